@@ -1,0 +1,95 @@
+package caspio_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/caspio-auth/caspio"
+)
+
+// TestCoreLinksNoHeavyPackages keeps the core small enough for the WebAssembly budget:
+// each of these packages costs tens to hundreds of KB in a js/wasm build (DESIGN.md).
+func TestCoreLinksNoHeavyPackages(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps", ".")
+	cmd.Env = append(cmd.Environ(), "GOOS=js", "GOARCH=wasm")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	deps := strings.Fields(string(out))
+	require.Contains(t, deps, "github.com/caspio-auth/caspio", "go list did not list the core")
+	for _, heavy := range []string{"net/http", "encoding/json", "fmt", "time", "context", "net/url", "os", "reflect"} {
+		assert.NotContains(t, deps, heavy, "the core must not link %s in a GOOS=js build", heavy)
+	}
+}
+
+func TestSecretsNeverPrint(t *testing.T) {
+	const secret = "SECRET-do-not-print"
+	cfg := caspio.Config{Account: "c1abc123", ClientID: "id-1", ClientSecret: caspio.NewSecret(secret)}
+	flow, err := caspio.NewFlow(cfg)
+	require.NoError(t, err)
+	state := caspio.State{ClientID: "id-1", AccessToken: caspio.NewSecret(secret), RefreshToken: caspio.NewSecret(secret), ExpiresAt: 5}
+	req := flow.TokenRequest(caspio.Authenticate, state)
+	require.Contains(t, req.Body.Reveal(), secret, "the request must carry the secret on the wire")
+	lease := caspio.Lease{Authorization: caspio.NewSecret("Bearer " + secret)}
+
+	values := map[string]any{
+		"Config": cfg, "*Config": &cfg, "Flow": flow, "State": state, "*State": &state,
+		"Request": req, "Lease": lease, "Secret": caspio.NewSecret(secret),
+		"struct holding a Config": struct{ C caspio.Config }{cfg},
+	}
+	for name, v := range values {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%q", "%T"} {
+			out := fmt.Sprintf(verb, v)
+			assert.NotContains(t, out, secret, "%s printed with %s: %s", name, verb, out)
+			assert.NotContains(t, out, fmt.Sprintf("%x", secret), "%s printed with %s", name, verb)
+		}
+		js, err := json.Marshal(v)
+		if err == nil {
+			assert.NotContains(t, string(js), secret, "%s as JSON", name)
+		}
+	}
+	assert.Equal(t, "[redacted]", caspio.NewSecret(secret).String())
+	assert.Equal(t, "", caspio.Secret{}.String(), "an empty secret prints as empty, so that a missing one shows")
+	assert.Equal(t, secret, caspio.NewSecret(secret).Reveal())
+}
+
+func TestConfigStringShowsWhatIsSet(t *testing.T) {
+	cfg := caspio.Config{Account: "c1abc123", ClientID: "id-1", ClientSecret: caspio.NewSecret("SECRET-1"), RefreshMargin: caspio.Minute}
+	assert.Equal(t, "caspio.Config{Account: c1abc123, ClientID: id-1, ClientSecret: [redacted], RefreshMargin: 60000ms}", cfg.String())
+}
+
+func TestConfigErrorsNameTheFix(t *testing.T) {
+	_, err := caspio.NewFlow(caspio.Config{IntegrationURL: "http://c1abc123.caspio.com", ClientID: "id", ClientSecret: caspio.NewSecret("SECRET-1")})
+	require.Error(t, err)
+	assert.Equal(t, "caspio: config IntegrationURL: uses http:// for a host that is not loopback; use https://: Caspio accepts HTTPS only (plain http is allowed for localhost, 127.0.0.0/8 and [::1])", err.Error())
+}
+
+// TestOneRefreshForConcurrent401s plays out two requests that failed with the same old token:
+// the first 401 drops it and the client refreshes; the second finds a new token and keeps it.
+func TestOneRefreshForConcurrent401s(t *testing.T) {
+	flow, err := caspio.NewFlow(caspio.Config{Account: "c1abc123", ClientID: "id-1", ClientSecret: caspio.NewSecret("SECRET-1")})
+	require.NoError(t, err)
+	const now = caspio.UnixMilli(1_700_000_000_000)
+	state := caspio.State{ClientID: "id-1", TokenURL: flow.TokenURL(), AccessToken: caspio.NewSecret("SECRET-old"),
+		ObtainedAt: now, ExpiresAt: now.Add(caspio.Day), RefreshToken: caspio.NewSecret("SECRET-rt"), RefreshIssuedAt: now}
+	old := flow.Decide(state, now).Lease.Authorization.Reveal()
+
+	state, revoked := flow.Unauthorized(state, old)
+	require.True(t, revoked)
+	d := flow.Decide(state, now)
+	require.Equal(t, caspio.Refresh, d.Action)
+	res := flow.HandleTokenResponse(d.Action, state, caspio.Response{Status: 200, Body: map[string]any{
+		"access_token": "SECRET-new", "token_type": "bearer", "expires_in": float64(86399)}}, now, 0, 0)
+	require.NoError(t, res.Err)
+	state = res.State
+
+	state, revoked = flow.Unauthorized(state, old)
+	assert.False(t, revoked, "a 401 for the old token must not drop the new one")
+	assert.Equal(t, caspio.UseLease, flow.Decide(state, now).Action)
+	assert.Equal(t, 1, state.Counters.Refreshes)
+}

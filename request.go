@@ -1,0 +1,106 @@
+package caspio
+
+import (
+	"encoding/base64"
+	"strings"
+)
+
+// Grant types of the token endpoint.
+const (
+	GrantClientCredentials = "client_credentials"
+	GrantRefreshToken      = "refresh_token"
+)
+
+// Request is an HTTP request for the host to perform: a token request described by
+// Flow.TokenRequest. The credentials (the secret, the refresh token) travel in Body or
+// Authorization, which are Secrets, so that printing or logging a Request shows neither.
+//
+// A host must not follow redirects for a token request: the credentials are for the token
+// endpoint alone (HandleTokenResponse reports a redirect as an error).
+type Request struct {
+	Method string
+	URL    string
+	Header map[string]string // canonical names, one value each; Authorization is apart
+	// Authorization is the value of the Authorization header, if the request has one
+	// (HTTP Basic with the client ID and secret).
+	Authorization Secret
+	Body          Secret // application/x-www-form-urlencoded
+	Grant         string // GrantClientCredentials or GrantRefreshToken
+}
+
+// String describes the request without its credentials.
+func (r Request) String() string {
+	return "caspio.Request{" + r.Method + " " + r.URL + ", grant_type=" + r.Grant + ", credentials " + redacted + "}"
+}
+
+// GoString is String, for %#v.
+func (r Request) GoString() string { return r.String() }
+
+// TokenRequest describes the token request that action calls for: Authenticate asks for a
+// client_credentials grant, Refresh for a refresh_token grant with the state's refresh token
+// (and falls back to client_credentials when s has none).
+func (f *Flow) TokenRequest(action Action, s State) Request {
+	header := map[string]string{
+		"Content-Type": "application/x-www-form-urlencoded",
+		"Accept":       "application/json",
+	}
+	form := formBuilder{}
+	authorization := ""
+	grant := GrantClientCredentials
+	if action == Refresh && !s.RefreshToken.IsZero() {
+		grant = GrantRefreshToken
+	}
+	form.add("grant_type", grant)
+	switch {
+	case grant == GrantRefreshToken:
+		// Caspio specifies the Basic header for refresh, whatever the login used.
+		form.add("refresh_token", s.RefreshToken.Reveal())
+		authorization = f.basicAuthorization()
+	case f.credentials == CredentialsInBasic:
+		authorization = f.basicAuthorization()
+	default:
+		form.add("client_id", f.clientID)
+		form.add("client_secret", f.clientSecret.Reveal())
+	}
+	return Request{Method: "POST", URL: f.tokenURL, Header: header, Authorization: NewSecret(authorization), Body: NewSecret(form.String()), Grant: grant}
+}
+
+// basicAuthorization is "Basic " and the standard base64 of "id:secret" on one line, as
+// Caspio specifies (RFC 2045's alphabet, without the MIME line breaks that would split the
+// header).
+func (f *Flow) basicAuthorization() string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(f.clientID+":"+f.clientSecret.Reveal()))
+}
+
+// formBuilder writes application/x-www-form-urlencoded pairs.
+type formBuilder struct{ b strings.Builder }
+
+func (fb *formBuilder) add(key, value string) {
+	if fb.b.Len() > 0 {
+		fb.b.WriteByte('&')
+	}
+	formEscape(&fb.b, key)
+	fb.b.WriteByte('=')
+	formEscape(&fb.b, value)
+}
+
+func (fb *formBuilder) String() string { return fb.b.String() }
+
+// formEscape writes s form-encoded: unreserved bytes as they are, space as '+', every other
+// byte as %XX (the WHATWG application/x-www-form-urlencoded serializer).
+func formEscape(b *strings.Builder, s string) {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '.', c == '_', c == '*':
+			b.WriteByte(c)
+		case c == ' ':
+			b.WriteByte('+')
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
+}

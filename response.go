@@ -1,0 +1,337 @@
+package caspio
+
+import (
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Response is what the host received for a Request: the status, a few headers, and the body
+// decoded as JSON by the host's own decoder.
+type Response struct {
+	Status      int    // the HTTP status; 0 when no response arrived (see Err)
+	ContentType string // the Content-Type header
+	Body        any    // the decoded JSON body: map[string]any, []any, string, float64, bool or nil
+	NotJSON     bool   // the body was empty or did not decode as JSON; Body is then ignored
+	RetryAfter  string // the Retry-After header, if any
+	Location    string // the Location header, if any
+	Err         error  // the transport error (connection refused, timeout) when Status is 0
+}
+
+// TokenResult is what HandleTokenResponse makes of a token response.
+type TokenResult struct {
+	// State is the state to keep and to store, whether or not the request succeeded: it
+	// counts the request, and after a refused refresh it no longer holds that refresh token.
+	State State
+	// Err is why the request failed, or nil.
+	Err error
+	// Retry says that the failure can be overcome: Decide again after Wait, and perform what
+	// it says. Without Retry, Err is final for this attempt to get a token.
+	Retry bool
+	Wait  Millis
+}
+
+// Retry policy for the token endpoint: 429, 5xx and lost responses are retried at most
+// MaxTokenRetries times, after exponential backoff with jitter or the Retry-After the server
+// asked for, if that is at most MaxRetryAfter.
+const (
+	MaxTokenRetries = 3
+	MaxRetryAfter   = 30 * Second
+	backoffBase     = 500
+	backoffCap      = 8 * Second
+)
+
+// Token responses with expires_in above this are rejected: Caspio's tokens live a day, and a
+// lifetime of years means the field is not what the client takes it for.
+const maxExpiresIn = 366 * 24 * 3600
+
+// HandleTokenResponse interprets resp, the answer to the TokenRequest made for action with
+// state prev. attempt counts the failed attempts so far in this effort to get a token (0 at
+// first), and jitter is a random number in [0, 1) from the host, which spreads the retries of
+// many clients.
+func (f *Flow) HandleTokenResponse(action Action, prev State, resp Response, now UnixMilli, attempt int, jitter float64) TokenResult {
+	grant := GrantClientCredentials
+	if action == Refresh && !prev.RefreshToken.IsZero() {
+		grant = GrantRefreshToken
+	}
+	next := prev
+	if !f.Owns(next) {
+		// State of another client is replaced, counters and all.
+		next = State{ClientID: f.clientID, TokenURL: f.tokenURL}
+	}
+	if grant == GrantRefreshToken {
+		next.Counters.RefreshRequests++
+	} else {
+		next.Counters.ClientCredentialsRequests++
+	}
+
+	switch status := resp.Status; {
+	case status == 0:
+		err := &ResponseError{Problem: "no response from the token endpoint", Cause: resp.Err}
+		return f.retry(next, err, resp, now, attempt, jitter)
+	case status >= 300 && status < 400:
+		problem := "the token endpoint redirected"
+		if resp.Location != "" {
+			problem += " to " + quote(resp.Location)
+		}
+		problem += "; credentials are not sent on to another URL (set TokenURL to the endpoint itself)"
+		return TokenResult{State: next, Err: &ResponseError{Status: status, Problem: problem, Location: resp.Location}}
+	case status == 429 || status >= 500:
+		return f.retry(next, f.errorFromBody(grant, resp), resp, now, attempt, jitter)
+	case status < 200 || status >= 300:
+		err := f.errorFromBody(grant, resp)
+		if grant == GrantRefreshToken && refreshRefused(status, err) {
+			// The refresh token expired, was revoked or was evicted from the account's pool:
+			// log in again with the ID and secret.
+			next.RefreshToken, next.RefreshIssuedAt, next.RefreshUsedAt = Secret{}, 0, 0
+			next.AccessToken, next.ExpiresAt, next.ObtainedAt = Secret{}, 0, 0
+			return TokenResult{State: next, Err: err, Retry: true}
+		}
+		return TokenResult{State: next, Err: err}
+	}
+
+	token, err := parseTokenResponse(resp)
+	if err != nil {
+		return TokenResult{State: next, Err: err}
+	}
+	next.AccessToken = NewSecret(token.accessToken)
+	next.ObtainedAt = now
+	next.ExpiresAt = now.Add(Millis(token.expiresIn) * Second)
+	switch {
+	case token.refreshToken != "" && token.refreshToken != prev.RefreshToken.Reveal():
+		next.RefreshToken, next.RefreshIssuedAt, next.RefreshUsedAt = NewSecret(token.refreshToken), now, 0
+	case grant == GrantRefreshToken:
+		// Caspio does not document rotation: without a new refresh token, the one just used
+		// stays valid, now counted as used.
+		next.RefreshUsedAt = now
+	case token.refreshToken == "":
+		next.RefreshToken, next.RefreshIssuedAt, next.RefreshUsedAt = Secret{}, 0, 0
+	}
+	if grant == GrantRefreshToken {
+		next.Counters.Refreshes++
+	} else {
+		next.Counters.Logins++
+	}
+	return TokenResult{State: next}
+}
+
+// refreshRefused reports whether a refresh failed because of the refresh token itself: 400
+// invalid_grant, or 401 (Caspio's answer to an expired refresh token).
+func refreshRefused(status int, err error) bool {
+	if status == 401 {
+		return true
+	}
+	oauth, ok := err.(*OAuthError)
+	return ok && oauth.ErrorCode == "invalid_grant"
+}
+
+// retry decides whether a transient failure is retried, and when.
+func (f *Flow) retry(next State, err error, resp Response, now UnixMilli, attempt int, jitter float64) TokenResult {
+	attempt = max(attempt, 0)
+	if attempt >= MaxTokenRetries {
+		return TokenResult{State: next, Err: err}
+	}
+	if resp.RetryAfter != "" {
+		if wait, ok := ParseRetryAfter(resp.RetryAfter, now); ok {
+			if wait > MaxRetryAfter {
+				return TokenResult{State: next, Err: err}
+			}
+			return TokenResult{State: next, Err: err, Retry: true, Wait: wait}
+		}
+	}
+	if jitter < 0 || jitter >= 1 || math.IsNaN(jitter) {
+		jitter = 0.5
+	}
+	backoff := min(backoffCap, Millis(backoffBase)<<min(attempt, 16))
+	// Equal jitter: at least half the backoff, so retries never bunch up at zero.
+	wait := backoff/2 + Millis(float64(backoff/2)*jitter)
+	return TokenResult{State: next, Err: err, Retry: true, Wait: wait}
+}
+
+// ParseRetryAfter reads a Retry-After header, in delay-seconds or as an HTTP date
+// (RFC 9110 section 10.2.3), and returns how long to wait from now. A date in the past
+// gives zero.
+func ParseRetryAfter(value string, now UnixMilli) (Millis, bool) {
+	value = strings.TrimSpace(value)
+	if value == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseUint(value, 10, 31); err == nil {
+		return Millis(n) * Second, true
+	}
+	at, ok := parseHTTPDate(value)
+	if !ok {
+		return 0, false
+	}
+	return max(0, at.Sub(now)), true
+}
+
+// tokenFields are the fields of a successful token response that the client uses.
+type tokenFields struct {
+	accessToken  string
+	expiresIn    int64
+	refreshToken string
+}
+
+func parseTokenResponse(resp Response) (tokenFields, error) {
+	var t tokenFields
+	bad := func(field, problem string) (tokenFields, error) {
+		return tokenFields{}, &ResponseError{Status: resp.Status, Field: field, Problem: problem}
+	}
+	if resp.NotJSON {
+		return bad("", "expected a JSON object, got a body that is not JSON"+contentTypeNote(resp.ContentType))
+	}
+	m, ok := resp.Body.(map[string]any)
+	if !ok {
+		return bad("", "expected a JSON object, got "+jsonKind(resp.Body))
+	}
+
+	switch v := m["access_token"].(type) {
+	case string:
+		if v == "" {
+			return bad("access_token", "is empty; expected the access token")
+		}
+		if hasControl(v) || strings.ContainsAny(v, " \"") {
+			return bad("access_token", "contains white space, a quote or a control character, which cannot be sent in an Authorization header")
+		}
+		t.accessToken = v
+	case nil:
+		return bad("access_token", "is missing; expected the access token")
+	default:
+		return bad("access_token", "expected a string, got "+jsonKind(v))
+	}
+
+	switch v := m["token_type"].(type) {
+	case string:
+		if !strings.EqualFold(v, "bearer") {
+			return bad("token_type", "expected \"bearer\", got "+quote(v))
+		}
+	case nil:
+		return bad("token_type", "is missing; expected \"bearer\"")
+	default:
+		return bad("token_type", "expected \"bearer\", got "+jsonKind(v))
+	}
+
+	var seconds float64
+	switch v := m["expires_in"].(type) {
+	case float64:
+		seconds = v
+	case string:
+		n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			return bad("expires_in", "expected a number of seconds, got the string "+quote(v))
+		}
+		seconds = n
+	case nil:
+		return bad("expires_in", "is missing; expected the token's lifetime in seconds")
+	default:
+		return bad("expires_in", "expected a number of seconds, got "+jsonKind(v))
+	}
+	switch {
+	case math.IsNaN(seconds) || seconds != math.Trunc(seconds):
+		return bad("expires_in", "expected a whole number of seconds, got "+strconv.FormatFloat(seconds, 'g', -1, 64))
+	case seconds <= 0:
+		return bad("expires_in", "expected a positive number of seconds, got "+strconv.FormatFloat(seconds, 'g', -1, 64))
+	case seconds > maxExpiresIn:
+		return bad("expires_in", "expected at most "+strconv.Itoa(maxExpiresIn)+" seconds, got "+strconv.FormatFloat(seconds, 'g', -1, 64))
+	}
+	t.expiresIn = int64(seconds)
+
+	switch v := m["refresh_token"].(type) {
+	case string:
+		if hasControl(v) {
+			return bad("refresh_token", "contains a control character")
+		}
+		t.refreshToken = v
+	case nil:
+	default:
+		return bad("refresh_token", "expected a string, got "+jsonKind(v))
+	}
+	return t, nil
+}
+
+// errorFromBody makes the error for a non-2xx token response: an *OAuthError when the body
+// is an RFC 6749 error, an *APIError when it is Caspio-shaped, a *ResponseError otherwise.
+func (f *Flow) errorFromBody(grant string, resp Response) error {
+	if m, ok := resp.Body.(map[string]any); ok && !resp.NotJSON {
+		if code, ok := m["error"].(string); ok && code != "" {
+			e := &OAuthError{Status: resp.Status, Grant: grant, ErrorCode: code}
+			e.Description, _ = m["error_description"].(string)
+			e.URI, _ = m["error_uri"].(string)
+			return e
+		}
+		if _, hasCode := m["Code"]; hasCode {
+			return NewAPIError(resp.Status, "", resp.Body)
+		}
+		if _, hasMessage := m["Message"]; hasMessage {
+			return NewAPIError(resp.Status, "", resp.Body)
+		}
+	}
+	problem := "unexpected status " + strconv.Itoa(resp.Status)
+	if resp.NotJSON {
+		problem += " with a body that is not JSON" + contentTypeNote(resp.ContentType)
+	} else {
+		problem += " without an OAuth error in the body"
+	}
+	return &ResponseError{Status: resp.Status, Problem: problem}
+}
+
+func contentTypeNote(ct string) string {
+	if ct == "" {
+		return ""
+	}
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	return " (Content-Type " + strings.TrimSpace(ct) + ")"
+}
+
+// NewAPIError makes the error for a failed resource request from its status, its
+// X-Caspio-Request-ID header and its body decoded as JSON (nil if it was not JSON). It
+// always returns an error: where the body lacks Caspio's fields, the message describes the
+// status.
+func NewAPIError(status int, requestID string, body any) *APIError {
+	e := &APIError{Status: status, RequestID: requestID}
+	if m, ok := body.(map[string]any); ok {
+		e.Code, _ = m["Code"].(string)
+		e.Message, _ = m["Message"].(string)
+		e.Resource, _ = m["Resource"].(string)
+		if id, ok := m["RequestId"].(string); ok && id != "" {
+			e.RequestID = id
+		}
+	}
+	if e.Message == "" {
+		e.Message = statusText(status)
+	}
+	return e
+}
+
+func statusText(status int) string {
+	switch status {
+	case 400:
+		return "Bad Request"
+	case 401:
+		return "Unauthorized"
+	case 403:
+		return "Forbidden"
+	case 404:
+		return "Not Found"
+	case 405:
+		return "Method Not Allowed"
+	case 409:
+		return "Conflict"
+	case 413:
+		return "Payload Too Large"
+	case 429:
+		return "Too Many Requests"
+	case 500:
+		return "Internal Server Error"
+	case 502:
+		return "Bad Gateway"
+	case 503:
+		return "Service Unavailable"
+	case 504:
+		return "Gateway Timeout"
+	}
+	return "HTTP status " + strconv.Itoa(status)
+}
