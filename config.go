@@ -68,7 +68,7 @@ type Flow struct {
 func NewFlow(c Config) (*Flow, error) {
 	f := &Flow{clientID: c.ClientID, clientSecret: c.ClientSecret}
 
-	version := strings.ToLower(strings.TrimSpace(c.APIVersion))
+	version := lowerASCII(trimSpaceASCII(c.APIVersion))
 	if version != "" && version != "v2" && version != "v3" {
 		return nil, &ConfigError{Field: "APIVersion", Problem: quote(c.APIVersion) + " is not a Caspio REST API version", Fix: `use "v2" or "v3"`}
 	}
@@ -100,7 +100,7 @@ func NewFlow(c Config) (*Flow, error) {
 		return nil, &ConfigError{Field: "ClientSecret", Problem: "contains a control character or line break", Fix: "copy the Client Secret again without surrounding white space"}
 	}
 
-	switch strings.ToLower(c.Credentials) {
+	switch lowerASCII(c.Credentials) {
 	case "", CredentialsInBody:
 		f.credentials = CredentialsInBody
 	case CredentialsInBasic:
@@ -121,7 +121,7 @@ func NewFlow(c Config) (*Flow, error) {
 }
 
 func (f *Flow) useAccount(account, version string) error {
-	a := strings.ToLower(strings.TrimSpace(account))
+	a := lowerASCII(trimSpaceASCII(account))
 	if a == "" || len(a) > 63 || !isAlnum(a) {
 		return &ConfigError{Field: "Account", Problem: quote(account) + " is not a Caspio account ID", Fix: `use the subdomain of the integration URL, e.g. "c1abc123", or set IntegrationURL`}
 	}
@@ -171,7 +171,7 @@ func (f *Flow) useEndpoints(tokenURL, resourceURL, version string) error {
 	path := strings.TrimRight(r.path, "/")
 	urlVersion := ""
 	if i := strings.LastIndexByte(path, '/'); i >= 0 {
-		if last := strings.ToLower(path[i+1:]); last == "v2" || last == "v3" {
+		if last := lowerASCII(path[i+1:]); last == "v2" || last == "v3" {
 			urlVersion = last
 		}
 	}
@@ -276,12 +276,12 @@ func parseEndpoint(field, raw string) (endpoint, error) {
 	bad := func(problem, fix string) (endpoint, error) {
 		return endpoint{}, &ConfigError{Field: field, Problem: problem, Fix: fix}
 	}
-	s := strings.TrimSpace(raw)
+	s := trimSpaceASCII(raw)
 	if hasControl(s) || strings.ContainsAny(s, " \\") {
 		return bad("contains white space, a backslash or a control character", "give a plain URL such as https://c1abc123.caspio.com")
 	}
 	scheme, rest, ok := strings.Cut(s, "://")
-	scheme = strings.ToLower(scheme)
+	scheme = lowerASCII(scheme)
 	if !ok || (scheme != "https" && scheme != "http") {
 		return bad(quote(raw)+" is not an http(s) URL", "give an absolute URL starting with https://")
 	}
@@ -299,7 +299,7 @@ func parseEndpoint(field, raw string) (endpoint, error) {
 	if !ok {
 		return bad(quote(hostport)+" is not a valid host[:port]", "give a host name such as c1abc123.caspio.com")
 	}
-	host = strings.ToLower(host)
+	host = lowerASCII(host)
 	if scheme == "http" && !isLoopbackHost(host) {
 		return bad("uses http:// for a host that is not loopback", "use https://: Caspio accepts HTTPS only (plain http is allowed for localhost, 127.0.0.0/8 and [::1])")
 	}

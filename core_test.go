@@ -13,17 +13,20 @@ import (
 	"github.com/caspio-auth/caspio"
 )
 
-// TestCoreLinksNoHeavyPackages keeps the core small enough for the WebAssembly budget:
-// each of these packages costs tens to hundreds of KB in a js/wasm build (DESIGN.md).
-func TestCoreLinksNoHeavyPackages(t *testing.T) {
-	cmd := exec.Command("go", "list", "-deps", ".")
-	cmd.Env = append(cmd.Environ(), "GOOS=js", "GOARCH=wasm")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, string(out))
-	deps := strings.Fields(string(out))
-	require.Contains(t, deps, "github.com/caspio-auth/caspio", "go list did not list the core")
-	for _, heavy := range []string{"net/http", "encoding/json", "fmt", "time", "context", "net/url", "os", "reflect"} {
-		assert.NotContains(t, deps, heavy, "the core must not link %s in a GOOS=js build", heavy)
+// TestWasmLinksNoHeavyPackages keeps the core and the npm package's WebAssembly build small:
+// each of these packages costs tens to hundreds of KB in a js/wasm build (DESIGN.md), and
+// net/http would not even use fetch in Node.
+func TestWasmLinksNoHeavyPackages(t *testing.T) {
+	for _, pkg := range []string{".", "./wasm"} {
+		cmd := exec.Command("go", "list", "-deps", pkg)
+		cmd.Env = append(cmd.Environ(), "GOOS=js", "GOARCH=wasm")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, string(out))
+		deps := strings.Fields(string(out))
+		require.Contains(t, deps, "github.com/caspio-auth/caspio", "go list did not list the core for %s", pkg)
+		for _, heavy := range []string{"net/http", "encoding/json", "fmt", "time", "context", "net/url", "os", "reflect"} {
+			assert.NotContains(t, deps, heavy, "%s must not link %s in a GOOS=js build", pkg, heavy)
+		}
 	}
 }
 

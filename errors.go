@@ -147,11 +147,3 @@ func (e *URLError) Error() string {
 
 // Kind returns KindURL.
 func (e *URLError) Kind() string { return KindURL }
-
-// quote is strconv.Quote, kept short for messages.
-func quote(s string) string {
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	return strconv.Quote(s)
-}

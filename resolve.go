@@ -20,7 +20,7 @@ func (f *Flow) ResolveURL(ref string) (string, error) {
 		}
 		return "", &URLError{Ref: shown, Problem: problem}
 	}
-	if strings.TrimSpace(ref) == "" {
+	if trimSpaceASCII(ref) == "" {
 		return refuse(`is empty; give a path such as "tables" or "tables/Orders/records"`)
 	}
 	if hasControl(ref) || strings.Contains(ref, "\\") {
@@ -34,12 +34,14 @@ func (f *Flow) ResolveURL(ref string) (string, error) {
 	if strings.HasPrefix(path, "//") {
 		return refuse("is scheme-relative (//host); give a path on the resource endpoint " + f.resourceOrigin)
 	}
+	absolute := false
 	if scheme, rest, ok := strings.Cut(path, "://"); ok && !strings.Contains(scheme, "/") {
+		absolute = true
 		origin, p := rest, ""
 		if i := strings.IndexByte(rest, '/'); i >= 0 {
 			origin, p = rest[:i], rest[i:]
 		}
-		e, err := parseEndpoint("ref", strings.ToLower(scheme)+"://"+origin)
+		e, err := parseEndpoint("ref", lowerASCII(scheme)+"://"+origin)
 		if err != nil || e.origin != f.resourceOrigin {
 			return refuse("is not on the resource endpoint " + f.resourceOrigin + "; the bearer token is sent nowhere else")
 		}
@@ -52,6 +54,8 @@ func (f *Flow) ResolveURL(ref string) (string, error) {
 	path = strings.TrimPrefix(path, "/")
 	base := strings.TrimPrefix(f.resourcePath, "/")
 	switch {
+	case absolute:
+		// The REST base is already stripped; what follows is the resource path as it is.
 	case path == base || strings.HasPrefix(path, base+"/"):
 		path = strings.TrimPrefix(path[len(base):], "/")
 	case f.apiVersion != "" && (path == f.apiVersion || strings.HasPrefix(path, f.apiVersion+"/")):
@@ -97,7 +101,7 @@ func (f *Flow) apiVersionName() string {
 
 // isDotSegment reports whether seg is "." or "..", literally or percent-encoded.
 func isDotSegment(seg string) bool {
-	s := strings.ReplaceAll(strings.ToLower(seg), "%2e", ".")
+	s := strings.ReplaceAll(lowerASCII(seg), "%2e", ".")
 	return s == "." || s == ".."
 }
 

@@ -72,7 +72,9 @@ func (f *Flow) HandleTokenResponse(action Action, prev State, resp Response, now
 	case status >= 300 && status < 400:
 		problem := "the token endpoint redirected"
 		if resp.Location != "" {
-			problem += " to " + quote(resp.Location)
+			// Without its query, which may carry anything the server put there.
+			target, _, _ := strings.Cut(resp.Location, "?")
+			problem += " to " + quote(target)
 		}
 		problem += "; credentials are not sent on to another URL (set TokenURL to the endpoint itself)"
 		return TokenResult{State: next, Err: &ResponseError{Status: status, Problem: problem, Location: resp.Location}}
@@ -152,7 +154,7 @@ func (f *Flow) retry(next State, err error, resp Response, now UnixMilli, attemp
 // (RFC 9110 section 10.2.3), and returns how long to wait from now. A date in the past
 // gives zero.
 func ParseRetryAfter(value string, now UnixMilli) (Millis, bool) {
-	value = strings.TrimSpace(value)
+	value = trimSpaceASCII(value)
 	if value == "" {
 		return 0, false
 	}
@@ -203,8 +205,8 @@ func parseTokenResponse(resp Response) (tokenFields, error) {
 
 	switch v := m["token_type"].(type) {
 	case string:
-		if !strings.EqualFold(v, "bearer") {
-			return bad("token_type", "expected \"bearer\", got "+quote(v))
+		if !equalFoldASCII(v, "bearer") {
+			return bad("token_type", "expected \"bearer\", got "+describeServerText(v))
 		}
 	case nil:
 		return bad("token_type", "is missing; expected \"bearer\"")
@@ -217,11 +219,11 @@ func parseTokenResponse(resp Response) (tokenFields, error) {
 	case float64:
 		seconds = v
 	case string:
-		n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		n, err := strconv.ParseInt(trimSpaceASCII(v), 10, 64)
 		if err != nil {
-			return bad("expires_in", "expected a number of seconds, got the string "+quote(v))
+			return bad("expires_in", "expected a whole number of seconds, got "+describeServerText(v))
 		}
-		seconds = n
+		seconds = float64(n)
 	case nil:
 		return bad("expires_in", "is missing; expected the token's lifetime in seconds")
 	default:
@@ -229,11 +231,11 @@ func parseTokenResponse(resp Response) (tokenFields, error) {
 	}
 	switch {
 	case math.IsNaN(seconds) || seconds != math.Trunc(seconds):
-		return bad("expires_in", "expected a whole number of seconds, got "+strconv.FormatFloat(seconds, 'g', -1, 64))
+		return bad("expires_in", "expected a whole number of seconds, got "+formatNumber(seconds))
 	case seconds <= 0:
-		return bad("expires_in", "expected a positive number of seconds, got "+strconv.FormatFloat(seconds, 'g', -1, 64))
+		return bad("expires_in", "expected a positive number of seconds, got "+formatNumber(seconds))
 	case seconds > maxExpiresIn:
-		return bad("expires_in", "expected at most "+strconv.Itoa(maxExpiresIn)+" seconds, got "+strconv.FormatFloat(seconds, 'g', -1, 64))
+		return bad("expires_in", "expected at most "+strconv.Itoa(maxExpiresIn)+" seconds, got "+formatNumber(seconds))
 	}
 	t.expiresIn = int64(seconds)
 
@@ -276,6 +278,22 @@ func (f *Flow) errorFromBody(grant string, resp Response) error {
 	return &ResponseError{Status: resp.Status, Problem: problem}
 }
 
+// describeServerText shows a short word from a response (a token_type such as "mac") and
+// only the length of anything else, which might be a token the server put in the wrong
+// field.
+func describeServerText(v string) string {
+	if len(v) == 0 || len(v) > 20 {
+		return "a string of " + strconv.Itoa(len(v)) + " characters"
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return "a string of " + strconv.Itoa(len(v)) + " characters"
+		}
+	}
+	return quote(v)
+}
+
 func contentTypeNote(ct string) string {
 	if ct == "" {
 		return ""
@@ -283,7 +301,7 @@ func contentTypeNote(ct string) string {
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
-	return " (Content-Type " + strings.TrimSpace(ct) + ")"
+	return " (Content-Type " + trimSpaceASCII(ct) + ")"
 }
 
 // NewAPIError makes the error for a failed resource request from its status, its

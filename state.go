@@ -213,7 +213,7 @@ func jsonKind(v any) string {
 		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
 			return "the number " + strconv.FormatInt(int64(x), 10)
 		}
-		return "the number " + strconv.FormatFloat(x, 'g', 6, 64)
+		return "the number " + formatNumber(x)
 	case string:
 		return "a string"
 	case []any:

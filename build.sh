@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# build.sh: builds caspio-auth and runs its jobs. Every job sets up what it needs first.
+#
+#   ./build.sh          build everything (the same as ./build.sh build)
+#   ./build.sh demo     run the demo against the built-in Caspio sandbox (no account needed)
+#   ./build.sh test     run every test
+#   ./build.sh bench    run the benchmarks whose figures BENCHMARKS.md records
+set -euo pipefail
+cd "$(dirname "$0")"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+need_go() {
+	command -v go >/dev/null || { echo "build.sh: Go 1.26 or newer is required (https://go.dev/dl/)" >&2; exit 1; }
+	go mod download
+}
+
+need_node() {
+	command -v node >/dev/null || { echo "build.sh: Node.js 20 or newer is required (https://nodejs.org)" >&2; exit 1; }
+}
+
+build() {
+	need_go
+	log "build: Go packages and commands"
+	go build ./...
+	mkdir -p bin
+	go build -trimpath -o bin/ ./cmd/...
+	# The JS loader must come from the same Go release as the .wasm it loads.
+	cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" wasm_exec.js
+	cp wasm_exec.js js/wasm_exec.js
+	log "build: js/caspio.wasm (GOOS=js GOARCH=wasm, reproducible)"
+	version=$(sed -n "s/^export const VERSION = '\(.*\)';\$/\1/p" js/version.js)
+	[ -n "$version" ] || { echo "build.sh: no VERSION in js/version.js" >&2; exit 1; }
+	GOOS=js GOARCH=wasm go build -trimpath -buildvcs=false \
+		-ldflags="-s -w -buildid= -X main.version=$version" -o js/caspio.wasm ./wasm
+}
+
+run_tests() {
+	build
+	log "test: gofmt and go vet"
+	unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
+	if [ -n "$unformatted" ]; then
+		echo "gofmt would change: $unformatted" >&2
+		exit 1
+	fi
+	go vet ./...
+	log "test: go test -race ./... (the fuzz targets run their seed corpus)"
+	go test -race -count=1 ./...
+	log "test: GOOS=js GOARCH=wasm go test ./wasm/... (under Node, with the toolchain's go_js_wasm_exec)"
+	need_node
+	PATH="$(go env GOROOT)/lib/wasm:$PATH" GOOS=js GOARCH=wasm go test -count=1 ./wasm/...
+	log "test: node --test tests/js/"
+	node --test --test-concurrency=2 tests/js/
+}
+
+demo() {
+	build
+	log "demo: starting the sandbox and running the quickstart against it"
+	go run ./cmd/caspio-demo
+}
+
+bench() {
+	build
+	log "bench: client restarts with and without a token store"
+	go run ./cmd/caspio-bench restarts
+}
+
+case "${1:-build}" in
+build) build ;;
+test) run_tests ;;
+demo) demo ;;
+bench) bench ;;
+*)
+	echo "usage: ./build.sh [build|demo|test|bench]" >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,193 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Store persists the token state (the JSON that caspio.State.Encode describes) so that a
+// restarted program reuses its tokens instead of logging in again: every login mints a
+// refresh token, and a Caspio account keeps at most 1,000 of them. The state holds the
+// tokens in clear; keep it where only this program can read it.
+type Store interface {
+	// Load returns the stored state, or (nil, nil) when nothing is stored.
+	Load(ctx context.Context) ([]byte, error)
+	// Save replaces the stored state.
+	Save(ctx context.Context, state []byte) error
+}
+
+// Locker is implemented by a Store shared across processes. The client holds the lock from
+// loading the state to saving the new one, so that processes sharing the store make one
+// token request between them instead of one each.
+type Locker interface {
+	// Lock waits for the lock until ctx ends and returns the function that releases it.
+	Lock(ctx context.Context) (unlock func() error, err error)
+}
+
+// MemoryStore keeps the state in memory: tokens die with the process. It is the Store of a
+// Client whose Options leave Store nil, and it may be shared by Clients of one process.
+type MemoryStore struct {
+	mu    sync.Mutex
+	state []byte
+}
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
+
+// Load returns a copy of the stored state, or nil.
+func (m *MemoryStore) Load(context.Context) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.state == nil {
+		return nil, nil
+	}
+	return append([]byte(nil), m.state...), nil
+}
+
+// Save keeps a copy of state.
+func (m *MemoryStore) Save(_ context.Context, state []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.state = append([]byte(nil), state...)
+	return nil
+}
+
+// String describes the store without its contents.
+func (m *MemoryStore) String() string { return "caspio client memory store" }
+
+// Format prints String for every verb, so that no verb prints the tokens it holds.
+func (m *MemoryStore) Format(f fmt.State, verb rune) { formatRedacted(f, verb, m.String()) }
+
+// FileStore keeps the state in one file, readable by its owner only (mode 0600, in a
+// directory created with mode 0700). Writes are atomic: a new file is written and synced
+// beside the old one, then renamed over it, so a crash never leaves a half-written state.
+// It implements Locker with a lock file beside it (path + ".lock"), so processes on one
+// machine may share the file.
+type FileStore struct {
+	path string
+}
+
+// NewFileStore returns a FileStore that keeps the state in the file at path. Nothing is
+// touched before the first Load, Save or Lock.
+func NewFileStore(path string) *FileStore { return &FileStore{path: path} }
+
+// Path returns the file's path.
+func (s *FileStore) Path() string { return s.path }
+
+// String describes the store without its contents.
+func (s *FileStore) String() string { return "caspio client file store " + s.path }
+
+// maxStateFile bounds what Load reads: a state is a few hundred bytes.
+const maxStateFile = 1 << 20
+
+// Load reads the file; a missing file gives (nil, nil).
+func (s *FileStore) Load(ctx context.Context) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fileError("read", s.path, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxStateFile+1))
+	if err != nil {
+		return nil, fileError("read", s.path, err)
+	}
+	if len(data) > maxStateFile {
+		return nil, fmt.Errorf("caspio client: read token state file %s: larger than a token state can be (over %d bytes); delete the file", s.path, maxStateFile)
+	}
+	if len(data) == 0 {
+		return nil, nil
+	}
+	return data, nil
+}
+
+// Save writes state to a temporary file in the same directory, syncs it and renames it
+// over the file, so that readers see the old state or the new one, never a mix.
+func (s *FileStore) Save(ctx context.Context, state []byte) (err error) {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dir, base := filepath.Split(s.path)
+	if dir == "" {
+		dir = "."
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fileError("create the directory of", s.path, err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fileError("write", s.path, err)
+	}
+	tmpName := tmp.Name()
+	defer func() {
+		if err != nil {
+			_ = tmp.Close()
+			_ = os.Remove(tmpName)
+		}
+	}()
+	if err := tmp.Chmod(0o600); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		return fileError("write", s.path, err)
+	}
+	if _, err := tmp.Write(state); err != nil {
+		return fileError("write", s.path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fileError("write", s.path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fileError("write", s.path, err)
+	}
+	if err := os.Rename(tmpName, s.path); err != nil {
+		return fileError("replace", s.path, err)
+	}
+	syncDir(dir)
+	return nil
+}
+
+// Lock takes the cross-process lock on path + ".lock", waiting until ctx ends.
+func (s *FileStore) Lock(ctx context.Context) (func() error, error) {
+	dir := filepath.Dir(s.path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fileError("create the directory of", s.path, err)
+	}
+	return lockFile(ctx, s.path+".lock")
+}
+
+// syncDir makes a rename durable where the platform allows it; a failure only weakens
+// durability after a power loss, so it is ignored.
+func syncDir(dir string) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	_ = d.Sync()
+	_ = d.Close()
+}
+
+// lockPoll is how often a contended lock is tried again.
+const lockPoll = 10 * time.Millisecond
+
+// fileError names the file, what failed and the likely fix. The OS error names the path
+// and the system call, never the contents.
+func fileError(op, path string, err error) error {
+	fix := ""
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		fix = "; give this program's user read and write access to the file and its directory, or choose another path"
+	case errors.Is(err, fs.ErrNotExist):
+		fix = "; check that the directory exists or can be created"
+	}
+	return fmt.Errorf("caspio client: %s token state file %s: %w%s", op, path, err, fix)
+}

@@ -1,0 +1,396 @@
+package client_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/caspio-auth/caspio"
+	"github.com/caspio-auth/caspio/client"
+	"github.com/caspio-auth/caspio/sandbox"
+)
+
+const recordsPath = "/rest/v2/tables/Products/records"
+
+func TestUnauthorizedRetry(t *testing.T) {
+	t.Parallel()
+	const product = `{"Name":"Test Kettle","Category":"Kitchen","Price":19.99,"Stock":3}`
+	cases := []struct {
+		name string
+		// cause makes the next resource request get a 401.
+		cause      func(t *testing.T, e *env)
+		method     string
+		body       func() io.Reader
+		wantStatus int
+		sent       int // resource requests that reached the sandbox
+		retries    int // Stats().UnauthorizedRetries
+		logins     int // client_credentials requests in all
+		refreshes  int // refresh_token requests in all
+	}{
+		{
+			name:   "tokens revoked, GET",
+			cause:  func(t *testing.T, e *env) { e.sb.RevokeTokens() },
+			method: "GET", wantStatus: 200, sent: 2, retries: 1,
+			logins: 2, refreshes: 1, // the revoked refresh token is refused, then a login
+		},
+		{
+			name: "401 fault, GET",
+			cause: func(t *testing.T, e *env) {
+				e.fault(t, sandbox.Fault{Route: recordsPath, Status: 401})
+			},
+			method: "GET", wantStatus: 200, sent: 2, retries: 1, logins: 1, refreshes: 1,
+		},
+		{
+			name: "401 fault, POST with a replayable body",
+			cause: func(t *testing.T, e *env) {
+				e.fault(t, sandbox.Fault{Route: recordsPath, Status: 401})
+			},
+			method: "POST", body: func() io.Reader { return strings.NewReader(product) },
+			wantStatus: 201, sent: 2, retries: 1, logins: 1, refreshes: 1,
+		},
+		{
+			name: "401 fault, POST with a body that cannot be replayed",
+			cause: func(t *testing.T, e *env) {
+				e.fault(t, sandbox.Fault{Route: recordsPath, Status: 401})
+			},
+			method: "POST", body: func() io.Reader { return io.MultiReader(strings.NewReader(product)) },
+			wantStatus: 401, sent: 1, retries: 0, logins: 1, refreshes: 0,
+		},
+		{
+			name: "401 twice: retried once, then the 401 is returned",
+			cause: func(t *testing.T, e *env) {
+				e.fault(t, sandbox.Fault{Route: recordsPath, Status: 401, Count: 2})
+			},
+			method: "GET", wantStatus: 401, sent: 2, retries: 1, logins: 1, refreshes: 1,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, sandbox.Options{})
+			var log events
+			c := e.client(t, client.Options{OnEvent: log.add})
+			ctx := context.Background()
+			before, err := c.Token(ctx)
+			require.NoError(t, err)
+			tc.cause(t, e)
+
+			var body io.Reader
+			if tc.body != nil {
+				body = tc.body()
+			}
+			req, err := c.NewRequest(ctx, tc.method, "tables/Products/records", body)
+			require.NoError(t, err)
+			resp, err := c.Do(req)
+			require.NoError(t, err)
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			assert.Equal(t, tc.wantStatus, resp.StatusCode, "body: %s", raw)
+			assert.Same(t, req, resp.Request, "the response points at the caller's request, not the clone with the token")
+
+			sent := e.rec.requests(recordsPath)
+			require.Len(t, sent, tc.sent)
+			if tc.body != nil {
+				for _, s := range sent {
+					assert.Equal(t, product, s.Body, "the body is sent whole every time")
+				}
+			}
+			if tc.sent == 2 {
+				assert.NotEqual(t, sent[0].Authorization, sent[1].Authorization, "the retry carries a fresh token")
+			}
+			assert.Equal(t, tc.retries, c.Stats().UnauthorizedRetries)
+			cc, rt := e.grants()
+			assert.Equal(t, tc.logins, cc)
+			assert.Equal(t, tc.refreshes, rt)
+			assert.NotEmpty(t, log.of(client.EventRevoked))
+
+			// Whatever happened, the dropped token is not used again.
+			after, err := c.Token(ctx)
+			require.NoError(t, err)
+			assert.False(t, after.AccessToken.Equal(before.AccessToken))
+		})
+	}
+}
+
+func TestConcurrent401sShareOneRefresh(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sandbox.Options{})
+	c := e.client(t, client.Options{})
+	ctx := context.Background()
+	_, err := c.Token(ctx)
+	require.NoError(t, err)
+	// Both requests are answered 401 for the same old token; the delay keeps them in flight
+	// together.
+	e.fault(t, sandbox.Fault{Route: "/rest/v2/tables", Status: 401, Count: 2, DelayMS: 200})
+
+	var wg sync.WaitGroup
+	statuses := make([]int, 2)
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, err := c.NewRequest(ctx, "GET", "tables", nil)
+			if !assert.NoError(t, err) {
+				return
+			}
+			resp, err := c.Do(req)
+			if !assert.NoError(t, err) {
+				return
+			}
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, []int{200, 200}, statuses)
+	cc, rt := e.grants()
+	assert.Equal(t, 1, cc)
+	assert.Equal(t, 1, rt, "one refresh for both 401s")
+	assert.Equal(t, 2, c.Stats().UnauthorizedRetries)
+}
+
+func TestResourceRedirects(t *testing.T) {
+	t.Parallel()
+	type sender func(c *client.Client, req *http.Request) (*http.Response, error)
+	viaDo := func(c *client.Client, req *http.Request) (*http.Response, error) { return c.Do(req) }
+	viaHTTPClient := func(c *client.Client, req *http.Request) (*http.Response, error) { return c.HTTPClient().Do(req) }
+	viaTransport := func(c *client.Client, req *http.Request) (*http.Response, error) {
+		// Go's default redirect policy: it would forward a header set by the caller to
+		// the same host on another port.
+		return (&http.Client{Transport: c.Transport(nil)}).Do(req)
+	}
+	cases := []struct {
+		name      string
+		send      sender
+		userAuth  bool // the caller sets an Authorization header of its own too
+		elsewhere bool // the redirect leaves the resource origin
+	}{
+		{"Do, to another origin", viaDo, false, true},
+		{"Do, to another origin, caller's own header", viaDo, true, true},
+		{"HTTPClient, to another origin", viaHTTPClient, true, true},
+		{"Transport with Go's redirect policy, to another origin", viaTransport, true, true},
+		{"Do, within the REST base", viaDo, false, false},
+		{"Transport, within the REST base", viaTransport, false, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, sandbox.Options{})
+			other, otherRec := otherOrigin(t)
+			c := e.client(t, client.Options{})
+			location := other.URL + "/landing"
+			if !tc.elsewhere {
+				location = e.ts.URL + "/rest/v2/tables"
+			}
+			e.fault(t, sandbox.Fault{Route: recordsPath, Status: 302, Location: location})
+			req, err := c.NewRequest(context.Background(), "GET", "tables/Products/records", nil)
+			require.NoError(t, err)
+			if tc.userAuth {
+				req.Header.Set("Authorization", "Bearer callers-own-token")
+			}
+			resp, err := tc.send(c, req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, 200, resp.StatusCode)
+
+			first := e.rec.requests(recordsPath)
+			require.Len(t, first, 1)
+			tok, err := c.Token(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, tok.Authorization(), first[0].Authorization, "the client's token, not the caller's")
+			if tc.elsewhere {
+				hops := otherRec.requests("/landing")
+				require.Len(t, hops, 1)
+				assert.Empty(t, hops[0].Authorization, "Authorization followed the redirect to another origin")
+			} else {
+				hops := e.rec.requests("/rest/v2/tables")
+				require.Len(t, hops, 1)
+				assert.Equal(t, tok.Authorization(), hops[0].Authorization)
+				assert.Empty(t, otherRec.requests(""))
+			}
+		})
+	}
+}
+
+func TestHTTPClientCheckRedirect(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sandbox.Options{})
+	c := e.client(t, client.Options{})
+	check := c.HTTPClient().CheckRedirect
+	require.NotNil(t, check)
+	cases := []struct {
+		name     string
+		from, to string
+		keep     bool
+	}{
+		{"same origin", "https://c1abc123.caspio.com/rest/v2/a", "https://c1abc123.caspio.com/rest/v2/b", true},
+		{"default port spelled out", "https://c1abc123.caspio.com/a", "https://C1ABC123.caspio.com:443/b", true},
+		{"subdomain", "https://caspio.com/a", "https://evil.caspio.com/b", false},
+		{"another port of the same host", "http://127.0.0.1:8080/a", "http://127.0.0.1:9090/b", false},
+		{"https to http", "https://c1abc123.caspio.com/a", "http://c1abc123.caspio.com/b", false},
+		{"another host", "https://c1abc123.caspio.com/a", "https://example.com/b", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			from, err := http.NewRequest("GET", tc.from, nil)
+			require.NoError(t, err)
+			to, err := http.NewRequest("GET", tc.to, nil)
+			require.NoError(t, err)
+			to.Header.Set("Authorization", "Bearer x")
+			require.NoError(t, check(to, []*http.Request{from}))
+			assert.Equal(t, tc.keep, to.Header.Get("Authorization") != "")
+		})
+	}
+}
+
+func TestOffOriginRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sandbox.Options{})
+	other, otherRec := otherOrigin(t)
+	c := e.client(t, client.Options{})
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		url  string
+	}{
+		{"another origin", other.URL + "/rest/v2/tables"},
+		{"the token endpoint", e.ts.URL + "/oauth/token"},
+		{"outside the REST base", e.ts.URL + "/__sandbox/stats"},
+		{"dot segments", e.ts.URL + "/rest/v2/../../oauth/token"},
+		{"the other API version", e.ts.URL + "/integrations/rest/v3/tables"},
+		{"user info", "http://user@" + strings.TrimPrefix(e.ts.URL, "http://") + "/rest/v2/tables"},
+	}
+	senders := map[string]func(req *http.Request) (*http.Response, error){
+		"Do":         c.Do,
+		"Transport":  c.Transport(nil).RoundTrip,
+		"HTTPClient": c.HTTPClient().Do,
+	}
+	for _, tc := range cases {
+		for name, send := range senders {
+			t.Run(tc.name+" via "+name, func(t *testing.T) {
+				req, err := http.NewRequestWithContext(ctx, "GET", tc.url, nil)
+				require.NoError(t, err)
+				resp, err := send(req)
+				if resp != nil {
+					resp.Body.Close()
+				}
+				require.Error(t, err)
+				var ue *caspio.URLError
+				require.ErrorAs(t, err, &ue)
+				assert.Contains(t, err.Error(), "caspio client: ")
+			})
+		}
+		t.Run(tc.name+" via NewRequest", func(t *testing.T) {
+			req, err := c.NewRequest(ctx, "GET", tc.url, nil)
+			assert.Nil(t, req)
+			var ue *caspio.URLError
+			require.ErrorAs(t, err, &ue)
+		})
+	}
+	assert.Empty(t, otherRec.requests(""))
+	assert.Empty(t, e.rec.requests(""), "a refused URL makes no request at all, not even for a token")
+}
+
+func TestNewRequestResolvesAndReplays(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sandbox.Options{})
+	c := e.client(t, client.Options{})
+	ctx := context.Background()
+	cases := []struct {
+		name, path, want string
+		body             io.Reader
+		replayable       bool
+	}{
+		{"relative path", "tables", e.ts.URL + "/rest/v2/tables", nil, false},
+		{"absolute path", "/rest/v2/tables", e.ts.URL + "/rest/v2/tables", nil, false},
+		{"query with spaces", "tables/Orders/records?q.where=Status='Pending' AND Quantity>3",
+			e.ts.URL + "/rest/v2/tables/Orders/records?q.where=Status='Pending'%20AND%20Quantity%3E3", nil, false},
+		{"bytes body", "tables/Products/records", e.ts.URL + recordsPath, bytes.NewReader([]byte("{}")), true},
+		{"strings body", "tables/Products/records", e.ts.URL + recordsPath, strings.NewReader("{}"), true},
+		{"reader body", "tables/Products/records", e.ts.URL + recordsPath, io.MultiReader(strings.NewReader("{}")), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := c.NewRequest(ctx, "POST", tc.path, tc.body)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, req.URL.String())
+			assert.Equal(t, tc.replayable, req.GetBody != nil)
+			assert.Equal(t, "application/json", req.Header.Get("Accept"))
+			if tc.body != nil {
+				assert.Equal(t, "application/json", req.Header.Get("Content-Type"))
+			}
+		})
+	}
+}
+
+func TestAPIErrorFromResponse(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sandbox.Options{})
+	c := e.client(t, client.Options{})
+	cases := []struct {
+		name     string
+		path     string
+		status   int
+		code     string
+		resource string
+	}{
+		{"unknown table", "tables/Nope/records", 404, "ObjectNotFound", "/rest/v2/tables/Nope/records"},
+		{"bad query", "tables/Orders/records?q.pageSize=1", 400, "IncorrectQueryParameter", "/rest/v2/tables/Orders/records"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := c.NewRequest(context.Background(), "GET", tc.path, nil)
+			require.NoError(t, err)
+			resp, err := c.Do(req)
+			require.NoError(t, err)
+			apiErr := client.APIErrorFromResponse(resp)
+			assert.Equal(t, tc.status, apiErr.Status)
+			assert.Equal(t, tc.code, apiErr.Code)
+			assert.Equal(t, tc.resource, apiErr.Resource)
+			assert.NotEmpty(t, apiErr.Message)
+			assert.Equal(t, resp.Header.Get("X-Caspio-Request-ID"), apiErr.RequestID)
+			assert.NotEmpty(t, apiErr.RequestID)
+		})
+	}
+	t.Run("not JSON", func(t *testing.T) {
+		e.fault(t, sandbox.Fault{Route: "/rest/v2/tables", Status: 503, ContentType: "text/html", Body: ptr("<h1>down</h1>")})
+		req, err := c.NewRequest(context.Background(), "GET", "tables", nil)
+		require.NoError(t, err)
+		resp, err := c.Do(req)
+		require.NoError(t, err)
+		apiErr := client.APIErrorFromResponse(resp)
+		assert.Equal(t, 503, apiErr.Status)
+		assert.Equal(t, "Service Unavailable", apiErr.Message)
+		assert.Equal(t, resp.Header.Get("X-Caspio-Request-ID"), apiErr.RequestID)
+	})
+}
+
+func TestDoReadsRecords(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sandbox.Options{})
+	cfg := e.config()
+	cfg.APIVersion = "v3"
+	c := e.clientWith(t, cfg, client.Options{})
+	req, err := c.NewRequest(context.Background(), "GET", "tables/Orders/records?q.pageSize=1000&q.pageNumber=3", nil)
+	require.NoError(t, err)
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	var page struct {
+		Result     []map[string]any
+		Pagination struct{ TotalRecords, TotalPages int }
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&page))
+	assert.Len(t, page.Result, 500)
+	assert.Equal(t, 2500, page.Pagination.TotalRecords)
+	assert.Equal(t, "/integrations/rest/v3/tables/Orders/records", e.rec.requests("")[1].Path)
+}
