@@ -17,6 +17,12 @@ need_go() {
 
 need_node() {
 	command -v node >/dev/null || { echo "build.sh: Node.js 20 or newer is required (https://nodejs.org)" >&2; exit 1; }
+	# The test and benchmark tools (typescript, publint, miniflare, ...) are pinned in
+	# package-lock.json; install them when the lock file is newer than the install.
+	if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+		log "npm ci (the project's test tools)"
+		npm ci --no-audit --no-fund --loglevel=error
+	fi
 }
 
 build() {
@@ -49,7 +55,9 @@ run_tests() {
 	log "test: GOOS=js GOARCH=wasm go test ./wasm/... (under Node, with the toolchain's go_js_wasm_exec)"
 	need_node
 	PATH="$(go env GOROOT)/lib/wasm:$PATH" GOOS=js GOARCH=wasm go test -count=1 ./wasm/...
-	log "test: node --test tests/js/"
+	log "test: the npm package: publint, are-the-types-wrong, tsc"
+	npm run --silent check:package
+	log "test: node --test tests/js/ (the npm package, its CLI and the shared vectors, against the sandbox)"
 	node --test --test-concurrency=2 tests/js/
 }
 
@@ -61,8 +69,15 @@ demo() {
 
 bench() {
 	build
+	need_node
 	log "bench: client restarts with and without a token store"
 	go run ./cmd/caspio-bench restarts
+	log "bench: caspio.wasm size"
+	node tests/bench/size.mjs
+	log "bench: Node cold start"
+	node tests/bench/coldstart.mjs
+	log "bench: hot path CPU per request"
+	node tests/bench/hotpath.mjs
 }
 
 case "${1:-build}" in

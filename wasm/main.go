@@ -151,13 +151,17 @@ func (b *bridge) restore(c *clientCore, args []js.Value) any {
 	return true
 }
 
-// decide(handle, now) returns {action, authorization, validUntil}.
+// decide(handle, now) returns {action, authorization, validUntil, refreshTokenExpiresAt}.
+// refreshTokenExpiresAt is null when the state holds no refresh token.
 func decide(c *clientCore, args []js.Value) any {
 	d := c.flow.Decide(c.state, caspio.UnixMilli(numArg(args, 0)))
-	out := map[string]any{"action": string(d.Action)}
+	out := map[string]any{"action": string(d.Action), "refreshTokenExpiresAt": nil}
 	if d.Action == caspio.UseLease {
 		out["authorization"] = d.Lease.Authorization.Reveal()
 		out["validUntil"] = float64(d.Lease.ValidUntil)
+	}
+	if !c.state.RefreshToken.IsZero() {
+		out["refreshTokenExpiresAt"] = float64(caspio.RefreshTokenExpiry(c.state))
 	}
 	return js.ValueOf(out)
 }

@@ -90,6 +90,7 @@ func TestTokenCycle(t *testing.T) {
 	assert.Equal(t, "lease", lease.Get("action").String())
 	assert.Equal(t, "Bearer SECRET-at", lease.Get("authorization").String())
 	assert.Equal(t, float64(now+86399000-300000), lease.Get("validUntil").Float())
+	assert.Equal(t, float64(now+60*86400000), lease.Get("refreshTokenExpiresAt").Float(), "an unused refresh token lives 60 days")
 
 	assert.False(t, core.Call("unauthorized", h, "Bearer SECRET-old").Bool())
 	assert.True(t, core.Call("unauthorized", h, "Bearer SECRET-at").Bool())

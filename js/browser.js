@@ -1,0 +1,31 @@
+// @ts-check
+// caspio-auth for browsers, and the default entry for runtimes with fetch but no other
+// condition: loads caspio.wasm next to this file (through the bundler's handling of
+// new URL(..., import.meta.url)), or the URL or compiled module given to initialize().
+// The API is in index.d.ts; fileStorage needs Node and throws here.
+import { createRuntime } from './client.js';
+
+/** @param {{wasmURL?: string | URL, wasmModule?: WebAssembly.Module}} options */
+async function loadModule({ wasmURL, wasmModule }) {
+  if (wasmModule) return wasmModule;
+  const url = wasmURL === undefined ? new URL('./caspio.wasm', import.meta.url) : new URL(wasmURL, import.meta.url);
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`caspio-auth: fetching ${url.href} for caspio.wasm answered ${res.status}; serve it, or pass its URL to initialize({wasmURL})`);
+  // Streaming compilation needs the application/wasm type; a server that sends another one
+  // still works, through the bytes.
+  const type = res.headers.get('content-type') ?? '';
+  if (typeof WebAssembly.compileStreaming === 'function' && type.split(';')[0].trim().toLowerCase() === 'application/wasm') {
+    return WebAssembly.compileStreaming(res);
+  }
+  return WebAssembly.compile(await res.arrayBuffer());
+}
+
+export const { createClient, apiErrorFromResponse, initialize } = createRuntime({
+  loadModule,
+  // Browsers answer redirect: 'manual' with an opaque response, so redirects are left to
+  // the browser, which drops the Authorization header on a cross-origin redirect.
+  manualRedirects: false,
+});
+export { memoryStorage } from './storage.js';
+export { fileStorage } from './no-file-storage.js';
+export * from './shared.js';

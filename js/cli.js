@@ -1,0 +1,352 @@
+#!/usr/bin/env node
+// caspio-auth: the command line of the caspio-auth package. It prints a token, sends a
+// request to the REST API, or lists a table's records, with the token cached in a file in
+// the user's config folder so that repeated runs do not log in again (each login mints one of
+// the account's 1,000 refresh tokens). The client secret is read from the environment only.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { text as readStream } from 'node:stream/consumers';
+import { parseArgs } from 'node:util';
+import {
+  createClient, fileStorage, memoryStorage, apiErrorFromResponse, VERSION,
+  CaspioError, CaspioAPIError, CaspioURLError,
+} from './node.js';
+
+const EXIT_OK = 0;
+const EXIT_OTHER = 1;
+const EXIT_USAGE = 2;
+const EXIT_AUTH = 3;
+const EXIT_API = 4;
+
+/** Caspio returns at most 1,000 records per call. */
+const PAGE_SIZE = 1000;
+
+const CONFIG_HELP = `Configuration (a flag wins over the environment):
+  --account ID            CASPIO_ACCOUNT          the account ID, e.g. c1abc123
+  --integration-url URL   CASPIO_INTEGRATION_URL  e.g. https://c1abc123.caspio.com
+  --token-url URL         CASPIO_TOKEN_URL        with --resource-url, both endpoints
+  --resource-url URL      CASPIO_RESOURCE_URL     e.g. https://c1abc123.caspio.com/rest/v2
+  --api-version v2|v3     CASPIO_API_VERSION
+  --client-id ID          CASPIO_CLIENT_ID
+                          CASPIO_CLIENT_SECRET    only from the environment, never a flag,
+                                                  so that it stays out of shell history and ps
+  --credentials body|basic                        where a login sends the ID and secret
+  --token-file PATH       CASPIO_TOKEN_FILE       where the token is cached (default: a 0600
+                                                  file per token URL and client ID in
+                                                  ${'$'}XDG_CONFIG_HOME/caspio-auth, ~/.config/caspio-auth,
+                                                  ~/Library/Application Support/caspio-auth
+                                                  or %APPDATA%\\caspio-auth)
+
+Exit status: 0 ok, 1 other failure, 2 usage, 3 authentication or configuration, 4 the API
+answered an error (its Code, Message and RequestId are printed on stderr).`;
+
+const HELP = {
+  main: `caspio-auth ${VERSION}: OAuth 2.0 for the Caspio REST API
+
+Usage:
+  caspio-auth token [--json]                  print a valid access token
+  caspio-auth fetch [-X METHOD] [-d BODY|@FILE] [-H 'Name: value'] PATH
+                                              send a request to the REST API
+  caspio-auth records TABLE [--where EXPR] [--select FIELDS] [--order-by F]
+                      [--limit N] [--all] [--format jsonl|json]
+                                              list a table's records
+  caspio-auth COMMAND --help                  help for a command
+
+${CONFIG_HELP}`,
+  token: `Usage: caspio-auth token [--json]
+
+Prints a valid access token, from the cache when it has one, else by a refresh or a login.
+  --json   print {accessToken, tokenType, expiresAt, validUntil, refreshTokenExpiresAt,
+           logins, refreshes} instead of the token alone
+
+${CONFIG_HELP}`,
+  fetch: `Usage: caspio-auth fetch [-X METHOD] [-d BODY|@FILE|@-] [-H 'Name: value'] PATH
+
+Sends a request to the REST API with the token and prints the response body. PATH is
+relative to the REST base (e.g. tables, tables/Orders/records?q.limit=5) or a URL on it.
+  -X, --request METHOD   the method (default GET, or POST with -d)
+  -d, --data BODY        the body; @FILE reads a file, @- standard input; Content-Type
+                         defaults to application/json
+  -H, --header 'N: v'    a request header (repeatable)
+
+${CONFIG_HELP}`,
+  records: `Usage: caspio-auth records TABLE [options]
+
+Prints a table's records as JSON lines (one record a line), or one JSON array.
+  --where EXPR       q.where, e.g. "Status = 'Open'"
+  --select FIELDS    q.select, e.g. "OrderID,Total"
+  --order-by F       q.orderBy, e.g. "OrderID DESC"
+  --limit N          at most N records (without --all: 1 to 1000)
+  --all              every record, a page of 1,000 at a time (progress on stderr)
+  --format F         jsonl (default) or json
+
+${CONFIG_HELP}`,
+};
+
+const CONFIG_OPTIONS = {
+  account: { type: 'string' },
+  'integration-url': { type: 'string' },
+  'token-url': { type: 'string' },
+  'resource-url': { type: 'string' },
+  'api-version': { type: 'string' },
+  'client-id': { type: 'string' },
+  credentials: { type: 'string' },
+  'token-file': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+const COMMAND_OPTIONS = {
+  token: { json: { type: 'boolean' } },
+  fetch: {
+    request: { type: 'string', short: 'X' },
+    data: { type: 'string', short: 'd' },
+    header: { type: 'string', short: 'H', multiple: true },
+  },
+  records: {
+    where: { type: 'string' },
+    select: { type: 'string' },
+    'order-by': { type: 'string' },
+    limit: { type: 'string' },
+    all: { type: 'boolean' },
+    format: { type: 'string' },
+  },
+};
+
+class UsageError extends Error {}
+
+/**
+ * Runs the command line; returns the exit status.
+ * @param {string[]} argv the arguments after the program name
+ * @param {NodeJS.ProcessEnv} env
+ */
+async function main(argv, env) {
+  try {
+    return await run(argv, env);
+  } catch (err) {
+    return report(err);
+  }
+}
+
+async function run(argv, env) {
+  if (argv.some((a) => /^--?(client-?secret|secret)(=|$)/i.test(a))) {
+    throw new UsageError('the client secret is read from the environment variable CASPIO_CLIENT_SECRET only, never from a flag (flags stay in shell history and in ps)');
+  }
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    await write(process.stdout, HELP.main + '\n');
+    return command === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (command === '--version') {
+    await write(process.stdout, VERSION + '\n');
+    return EXIT_OK;
+  }
+  if (!Object.hasOwn(COMMAND_OPTIONS, command)) {
+    throw new UsageError(`unknown command ${JSON.stringify(command)}; the commands are token, fetch and records (see caspio-auth --help)`);
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: { ...CONFIG_OPTIONS, ...COMMAND_OPTIONS[command] }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(`${command}: ${err.message} (see caspio-auth ${command} --help)`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    await write(process.stdout, HELP[command] + '\n');
+    return EXIT_OK;
+  }
+  switch (command) {
+    case 'token': return tokenCommand(values, positionals, env);
+    case 'fetch': return fetchCommand(values, positionals, env);
+    default: return recordsCommand(values, positionals, env);
+  }
+}
+
+async function tokenCommand(values, positionals, env) {
+  if (positionals.length > 0) throw new UsageError('token takes no arguments (see caspio-auth token --help)');
+  const client = await clientFrom(values, env);
+  try {
+    const t = await client.token();
+    if (values.json) {
+      await write(process.stdout, JSON.stringify({
+        accessToken: t.accessToken,
+        tokenType: t.tokenType,
+        expiresAt: t.expiresAt.toISOString(),
+        validUntil: t.validUntil.toISOString(),
+        refreshTokenExpiresAt: t.refreshTokenExpiresAt?.toISOString() ?? null,
+        logins: t.logins,
+        refreshes: t.refreshes,
+      }, null, 2) + '\n');
+    } else {
+      await write(process.stdout, t.accessToken + '\n');
+    }
+    return EXIT_OK;
+  } finally {
+    client.close();
+  }
+}
+
+async function fetchCommand(values, positionals, env) {
+  if (positionals.length !== 1) throw new UsageError('fetch takes one PATH, e.g. caspio-auth fetch tables (see caspio-auth fetch --help)');
+  const headers = new Headers({ Accept: 'application/json' });
+  for (const h of values.header ?? []) {
+    const i = h.indexOf(':');
+    if (i <= 0) throw new UsageError(`-H ${JSON.stringify(h.slice(0, 40))}: expected 'Name: value'`);
+    try {
+      headers.set(h.slice(0, i).trim(), h.slice(i + 1).trim());
+    } catch {
+      throw new UsageError(`-H: ${JSON.stringify(h.slice(0, i).trim())} is not a valid header`);
+    }
+  }
+  let body;
+  if (values.data !== undefined) {
+    body = await readData(values.data);
+    if (!headers.has('content-type')) headers.set('Content-Type', 'application/json');
+  }
+  const method = (values.request ?? (body === undefined ? 'GET' : 'POST')).toUpperCase();
+  if (!/^[A-Z]+$/.test(method)) throw new UsageError(`-X ${JSON.stringify(values.request)}: expected a method such as GET, POST, PUT or DELETE`);
+  const client = await clientFrom(values, env);
+  try {
+    const res = await client.fetch(positionals[0], { method, headers, body });
+    if (!res.ok) throw await apiErrorFromResponse(res);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    if (bytes.length > 0) await write(process.stdout, bytes);
+    return EXIT_OK;
+  } finally {
+    client.close();
+  }
+}
+
+async function readData(data) {
+  if (!data.startsWith('@')) return data;
+  const file = data.slice(1);
+  if (file === '-') return readStream(process.stdin);
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw new UsageError(`-d @${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+  }
+}
+
+async function recordsCommand(values, positionals, env) {
+  if (positionals.length !== 1) throw new UsageError('records takes one TABLE, e.g. caspio-auth records Orders (see caspio-auth records --help)');
+  const format = values.format ?? 'jsonl';
+  if (format !== 'jsonl' && format !== 'json') throw new UsageError(`--format ${JSON.stringify(format)}: use jsonl or json`);
+  let limit;
+  if (values.limit !== undefined) {
+    limit = Number(values.limit);
+    if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit ${JSON.stringify(values.limit)}: expected a whole number of 1 or more`);
+    if (!values.all && limit > PAGE_SIZE) throw new UsageError(`--limit ${limit}: Caspio returns at most ${PAGE_SIZE} records per call; add --all to page through more`);
+  }
+  const table = positionals[0];
+  const query = [];
+  if (values.select !== undefined) query.push(['q.select', values.select]);
+  if (values.where !== undefined) query.push(['q.where', values.where]);
+  if (values['order-by'] !== undefined) query.push(['q.orderBy', values['order-by']]);
+  const path = (params) => `tables/${encodeURIComponent(table)}/records?` +
+    [...query, ...params].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+
+  const client = await clientFrom(values, env);
+  const out = process.stdout;
+  let total = 0;
+  const emit = async (records) => {
+    for (const record of records) {
+      if (format === 'jsonl') await write(out, JSON.stringify(record) + '\n');
+      else await write(out, (total === 0 ? '[\n' : ',\n') + JSON.stringify(record));
+      total++;
+    }
+  };
+  try {
+    if (!values.all) {
+      await emit(await getRecords(client, path(limit === undefined ? [] : [['q.limit', String(limit)]])));
+    } else {
+      for (let page = 1; ; page++) {
+        const records = await getRecords(client, path([['q.pageNumber', String(page)], ['q.pageSize', String(PAGE_SIZE)]]));
+        const wanted = limit === undefined ? records : records.slice(0, limit - total);
+        await emit(wanted);
+        if (page > 1) await write(process.stderr, `caspio-auth: records ${table}: page ${page}, ${total} records so far\n`);
+        if (records.length < PAGE_SIZE || (limit !== undefined && total >= limit)) {
+          if (page > 1) await write(process.stderr, `caspio-auth: records ${table}: ${total} records in ${page} pages\n`);
+          break;
+        }
+      }
+    }
+    if (format === 'json') await write(out, total === 0 ? '[]\n' : '\n]\n');
+    return EXIT_OK;
+  } finally {
+    client.close();
+  }
+}
+
+async function getRecords(client, path) {
+  const res = await client.fetch(path, { headers: { Accept: 'application/json' } });
+  if (!res.ok) throw await apiErrorFromResponse(res);
+  const body = await res.json();
+  if (!Array.isArray(body?.Result)) {
+    throw new Error('caspio-auth: the records response has no Result array');
+  }
+  return body.Result;
+}
+
+/** The client for the flags and environment, with the token cached in a file. */
+async function clientFrom(values, env) {
+  const pick = (flag, name) => values[flag] ?? (env[name] === '' ? undefined : env[name]);
+  const options = {
+    account: pick('account', 'CASPIO_ACCOUNT'),
+    integrationUrl: pick('integration-url', 'CASPIO_INTEGRATION_URL'),
+    tokenUrl: pick('token-url', 'CASPIO_TOKEN_URL'),
+    resourceUrl: pick('resource-url', 'CASPIO_RESOURCE_URL'),
+    apiVersion: pick('api-version', 'CASPIO_API_VERSION'),
+    clientId: pick('client-id', 'CASPIO_CLIENT_ID'),
+    clientSecret: env.CASPIO_CLIENT_SECRET || undefined,
+    credentials: pick('credentials', 'CASPIO_CREDENTIALS'),
+  };
+  for (const key of Object.keys(options)) if (options[key] === undefined) delete options[key];
+  let tokenFile = pick('token-file', 'CASPIO_TOKEN_FILE');
+  if (tokenFile === undefined) {
+    // The file is named after the token URL and client ID as the core normalises them,
+    // which a client made for that alone tells.
+    const probe = await createClient({ ...options, storage: memoryStorage() });
+    const { tokenUrl, clientId } = probe.toJSON();
+    probe.close();
+    const name = createHash('sha256').update(`${tokenUrl}\n${clientId}`).digest('hex').slice(0, 32);
+    tokenFile = join(configDir(env), 'caspio-auth', 'tokens', `${name}.json`);
+  }
+  return createClient({ ...options, storage: fileStorage(tokenFile) });
+}
+
+/** The user's config folder, as Go's os.UserConfigDir finds it. */
+function configDir(env) {
+  if (process.platform === 'win32') return env.APPDATA || join(homedir(), 'AppData', 'Roaming');
+  if (process.platform === 'darwin') return join(homedir(), 'Library', 'Application Support');
+  return env.XDG_CONFIG_HOME || join(homedir(), '.config');
+}
+
+/** Prints the error on stderr (no secret is in any message) and returns the exit status. */
+function report(err) {
+  let status = EXIT_OTHER;
+  if (err instanceof UsageError || err instanceof CaspioURLError) status = EXIT_USAGE;
+  else if (err instanceof CaspioAPIError) status = EXIT_API;
+  else if (err instanceof CaspioError || err instanceof TypeError && String(err.message).startsWith('caspio-auth: option')) status = EXIT_AUTH;
+  let message = err instanceof Error ? err.message : String(err);
+  if (!/^caspio(-auth)?:/.test(message)) message = `caspio-auth: ${message}`;
+  if (err instanceof Error && err.cause instanceof Error && !message.includes(err.cause.message)) message += `: ${err.cause.message}`;
+  const lines = [message];
+  if (err instanceof CaspioAPIError) {
+    lines.push(`  Code: ${err.Code || '(none)'}`, `  Message: ${err.Message}`, `  RequestId: ${err.RequestId || '(none)'}`);
+  } else if (status === EXIT_AUTH && err?.code === 'CONFIG_INVALID') {
+    lines.push('  (set it with a flag or the environment; see caspio-auth --help)');
+  }
+  process.stderr.write(lines.join('\n') + '\n');
+  return status;
+}
+
+/** Writes, waiting when the stream's buffer is full. */
+function write(stream, chunk) {
+  return new Promise((resolve, reject) => {
+    stream.write(chunk, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+process.exitCode = await main(process.argv.slice(2), process.env);

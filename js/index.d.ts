@@ -1,0 +1,238 @@
+// Types of caspio-auth: the one source of truth for the API of every entry point (Node,
+// browsers, Cloudflare Workers and the default). Hand-written; tests/js/types/usage.ts is
+// compiled against it with tsc --strict.
+
+/** The package version; caspio.wasm must be the same version. */
+export declare const VERSION: string;
+
+/** Options of createClient. Give exactly one of account, integrationUrl, or tokenUrl with resourceUrl. */
+export interface ClientOptions {
+  /** The Caspio account ID, the subdomain of the integration URL, e.g. "c1abc123". */
+  account?: string;
+  /** The account's integration URL, e.g. "https://c1abc123.caspio.com". */
+  integrationUrl?: string;
+  /** The token endpoint, as the Web services profile shows it, e.g. "https://c1abc123.caspio.com/oauth/token". */
+  tokenUrl?: string;
+  /** The resource endpoint, as the Web services profile shows it, e.g. "https://c1abc123.caspio.com/rest/v2". */
+  resourceUrl?: string;
+  /** The REST API version. If omitted, "v2", or the version resourceUrl ends with. */
+  apiVersion?: 'v2' | 'v3';
+  /** The Client ID of the Web services profile. Required. */
+  clientId: string;
+  /** The Client Secret of the Web services profile. Required; it is sent to the token endpoint only. */
+  clientSecret: string;
+  /** Where a login puts the credentials: form fields ("body", the default) or an HTTP Basic header ("basic"). */
+  credentials?: 'body' | 'basic';
+  /**
+   * Where the token state persists. If omitted, memoryStorage(): tokens die with the
+   * process, so a program that starts often should pass a shared storage (fileStorage in
+   * Node, KV in Workers): every login mints a refresh token, and an account keeps 1,000.
+   */
+  storage?: Storage;
+  /** The fetch to use. If omitted, globalThis.fetch (read when a request is made). */
+  fetch?: (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
+  /** Seconds before its expiry that an access token is refreshed. If omitted, 300; at most 43,200. */
+  refreshMargin?: number;
+  /** Milliseconds each token request attempt may take. If omitted, 30,000. */
+  tokenTimeout?: number;
+  /** Observes token events; called synchronously, so it must not block. Events carry no secret. */
+  onEvent?: (event: ClientEvent) => void;
+}
+
+/**
+ * Where a client keeps its token state: the versioned JSON object the core encodes (the
+ * same format in Go, Node, browsers and Workers, so that runtimes may share one store). The
+ * state holds the tokens in clear; keep it where only this program can read it.
+ */
+export interface Storage {
+  /** Returns the stored state, or null when nothing is stored. A CaspioStateError means "unreadable": the client discards it. */
+  get(): Promise<object | null>;
+  /** Replaces the stored state. */
+  set(state: object): Promise<void>;
+  /** Deletes the stored state. */
+  delete(): Promise<void>;
+  /**
+   * Optional, for a store shared by processes or isolates: waits for an exclusive lock and
+   * returns the function that releases it. The client holds it from reading the state to
+   * storing the new one, so that sharers make one token request between them.
+   */
+  lock?(): Promise<() => Promise<void> | void>;
+}
+
+/** Options of fileStorage, in milliseconds. */
+export interface FileStorageOptions {
+  /** How long lock() waits for another process. If omitted, 300,000. */
+  lockTimeout?: number;
+  /** How old a lock held by a live process must be to be taken over. If omitted, 300,000. A dead process's lock is taken over at once. */
+  staleLockTimeout?: number;
+}
+
+/** A token and what the client knows about it. */
+export interface Token {
+  /** The bearer token. Send it to the resource endpoint only. */
+  accessToken: string;
+  tokenType: 'bearer';
+  /** When the access token expires. */
+  expiresAt: Date;
+  /** When the client stops using it: the refresh margin before expiresAt. */
+  validUntil: Date;
+  /** When the refresh token expires on Caspio's side, as far as the client can tell; null when there is none. */
+  refreshTokenExpiresAt: Date | null;
+  /** Successful logins (client_credentials grants) of the stored state, across restarts as far as the storage keeps it. */
+  logins: number;
+  /** Successful refreshes of the stored state. */
+  refreshes: number;
+}
+
+/** Counters of a client. All but unauthorizedRetries come from the stored state. */
+export interface ClientStats {
+  /** Token requests made, failed ones included, by grant. */
+  tokenRequests: { client_credentials: number; refresh_token: number };
+  logins: number;
+  refreshes: number;
+  /** Resource requests this client sent again after a 401. */
+  unauthorizedRetries: number;
+}
+
+export type ClientEventType =
+  | 'token_request' // a token request is about to be sent (grant, attempt)
+  | 'login' // a client_credentials grant succeeded (expiresAt)
+  | 'refresh' // a refresh_token grant succeeded (expiresAt)
+  | 'token_error' // a token request failed (status, error)
+  | 'retry' // the failed request will be retried after waitMs
+  | 'revoked' // a 401 on a resource request dropped the access token
+  | 'state_discarded' // the stored state could not be read and was ignored (error is a CaspioStateError)
+  | 'storage_error'; // the storage or its lock failed; the token is kept in memory (error)
+
+/** What the client did with its tokens, for logs and metrics. It never holds a secret. */
+export interface ClientEvent {
+  type: ClientEventType;
+  grant?: 'client_credentials' | 'refresh_token';
+  /** The attempt within this acquisition, from 1. */
+  attempt?: number;
+  /** The HTTP status of the token response; 0 when none arrived. */
+  status?: number;
+  /** The new access token's expiry, for login and refresh. */
+  expiresAt?: Date;
+  /** How long until the retry, for retry. */
+  waitMs?: number;
+  error?: Error;
+}
+
+/** A client of one Caspio REST API account and Web services profile. Make one and share it. */
+export interface CaspioClient {
+  /**
+   * fetch with the Bearer token. input is a path resolved against the REST base ("tables",
+   * "tables/Orders/records?q.where=..."), a URL on the resource endpoint, or a Request for
+   * one; a URL elsewhere is refused with a CaspioURLError. Redirects are followed (at most
+   * 5), with the token only on the REST base. After a 401 the token is dropped and, when
+   * the body can be sent again (none, a string, ArrayBuffer, typed array, Blob,
+   * URLSearchParams, FormData, or a Request), the request is sent once more with a fresh
+   * token; otherwise the 401 is returned as is. Any other response is returned as is: see
+   * apiErrorFromResponse. init.signal also ends the wait for a token, without cancelling
+   * the token request that other callers share.
+   */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** A valid token, getting one if needed (from memory, the storage, a refresh or a login). */
+  token(): Promise<Token>;
+  /** Logs in with the client ID and secret now. Each login mints a refresh token, of which an account keeps 1,000: token() is what most callers want. */
+  authenticate(): Promise<Token>;
+  /** Refreshes now; logs in instead when the refresh token is refused or absent. */
+  refresh(): Promise<Token>;
+  stats(): ClientStats;
+  /** Adds an event listener; returns the function that removes it. */
+  on(listener: (event: ClientEvent) => void): () => void;
+  /** Forgets the tokens in memory (the storage keeps them). Later calls throw a CaspioConfigError. */
+  close(): void;
+  /** The endpoints and client ID, no secret. */
+  toJSON(): { tokenUrl: string; resourceBase: string; apiVersion: string; clientId: string; credentials: string };
+}
+
+/** Creates a client. It makes no request; the first fetch or token() gets a token. */
+export declare function createClient(options: ClientOptions): Promise<CaspioClient>;
+
+/**
+ * Starts the WebAssembly core from an explicit location or compiled module. Optional (the
+ * first createClient starts it from caspio.wasm beside the package); call it once, before
+ * any client. In Workers only wasmModule is allowed.
+ */
+export declare function initialize(options?: { wasmURL?: string | URL; wasmModule?: WebAssembly.Module }): Promise<void>;
+
+/** A storage in memory, for one process or isolate: the default. */
+export declare function memoryStorage(): Storage;
+
+/**
+ * Node only (elsewhere it throws a TypeError): a storage in the JSON file at path, mode
+ * 0600, written atomically and locked across processes, in the format of the Go client's
+ * FileStore.
+ */
+export declare function fileStorage(path: string, options?: FileStorageOptions): Storage & { readonly path: string };
+
+/**
+ * The CaspioAPIError of a failed resource response (reads its body; the response hangs off
+ * the error as the non-enumerable `response`).
+ */
+export declare function apiErrorFromResponse(response: Response): Promise<CaspioAPIError>;
+
+/** Every error of caspio-auth; `code` is stable across versions and runtimes. */
+export declare class CaspioError extends Error {
+  constructor(code: string, message: string, options?: { cause?: unknown });
+  readonly code: string;
+  /** The HTTP response the error came from, if any (not enumerable). */
+  readonly response?: Response;
+}
+
+/** A bad option (code CONFIG_INVALID): names the option and the fix. */
+export declare class CaspioConfigError extends CaspioError {
+  constructor(message: string, details?: { field?: string });
+  readonly code: 'CONFIG_INVALID';
+  readonly field: string;
+}
+
+/** An OAuth 2.0 error answered by the token endpoint (code OAUTH_ERROR; RFC 6749 section 5.2). */
+export declare class CaspioOAuthError extends CaspioError {
+  constructor(message: string, details?: { status?: number; error?: string; errorDescription?: string; errorUri?: string; grant?: string });
+  readonly code: 'OAUTH_ERROR';
+  readonly status: number;
+  /** e.g. "invalid_client", "invalid_grant" */
+  readonly error: string;
+  readonly errorDescription: string;
+  readonly errorUri: string;
+  readonly grant: string;
+}
+
+/** An error answered by Caspio's REST API (code CASPIO_API_ERROR), with Caspio's own field names. */
+export declare class CaspioAPIError extends CaspioError {
+  constructor(message: string, details?: { status?: number; Code?: string; Message?: string; Resource?: string; RequestId?: string });
+  readonly code: 'CASPIO_API_ERROR';
+  readonly status: number;
+  /** Caspio's error code, e.g. "ObjectNotFound" */
+  readonly Code: string;
+  readonly Message: string;
+  readonly Resource: string;
+  readonly RequestId: string;
+}
+
+/** A token endpoint response that is no usable answer, or none at all (status 0) (code RESPONSE_INVALID). */
+export declare class CaspioResponseError extends CaspioError {
+  constructor(message: string, details?: { status?: number; field?: string; location?: string; cause?: unknown });
+  readonly code: 'RESPONSE_INVALID';
+  readonly status: number;
+  readonly field: string;
+  /** The Location of a redirect, if the token endpoint redirected. */
+  readonly location: string;
+}
+
+/** Stored token state that cannot be read (code STATE_INVALID); clients discard it. */
+export declare class CaspioStateError extends CaspioError {
+  constructor(message: string, details?: { field?: string });
+  readonly code: 'STATE_INVALID';
+  readonly field: string;
+}
+
+/** A resource URL the client does not send its bearer token to (code URL_REFUSED). */
+export declare class CaspioURLError extends CaspioError {
+  constructor(message: string, details?: { ref?: string });
+  readonly code: 'URL_REFUSED';
+  readonly ref: string;
+}

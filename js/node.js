@@ -1,0 +1,20 @@
+// caspio-auth for Node (20 and later): reads caspio.wasm from the package folder, and adds
+// fileStorage, which keeps tokens in a file that Go programs using the client package's
+// FileStore can share. The API is in index.d.ts.
+import { readFile } from 'node:fs/promises';
+import { createRuntime } from './client.js';
+
+/** @param {{wasmURL?: string | URL, wasmModule?: WebAssembly.Module}} options */
+async function loadModule({ wasmURL, wasmModule }) {
+  if (wasmModule) return wasmModule;
+  const url = new URL(wasmURL ?? './caspio.wasm', import.meta.url);
+  if (url.protocol === 'file:') return WebAssembly.compile(await readFile(url));
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`caspio-auth: fetching ${url.href} for caspio.wasm answered ${res.status}`);
+  return WebAssembly.compile(await res.arrayBuffer());
+}
+
+export const { createClient, apiErrorFromResponse, initialize } = createRuntime({ loadModule, manualRedirects: true });
+export { memoryStorage } from './storage.js';
+export { fileStorage } from './file-storage.js';
+export * from './shared.js';

@@ -1,0 +1,277 @@
+// The JS client against the sandbox: options, credentials placements, resource requests,
+// URL refusal, tokens, events and counters, and that no secret leaks anywhere.
+import { test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
+import {
+  createClient, memoryStorage, apiErrorFromResponse, VERSION,
+  CaspioError, CaspioConfigError, CaspioOAuthError, CaspioURLError, CaspioAPIError,
+} from 'caspio-auth';
+import { startSandbox, CLIENT_SECRET } from './helpers/sandbox.js';
+import { recordingFetch, eventLog, assertNoSecret } from './helpers/recorder.js';
+
+let sandbox;
+before(async () => { sandbox = await startSandbox(); });
+after(async () => { await sandbox?.stop(); });
+beforeEach(async () => { await sandbox.reset(); });
+
+test('the package resolves to the Node entry and its version', async () => {
+  const pkg = (await import('caspio-auth/package.json', { with: { type: 'json' } })).default;
+  assert.equal(VERSION, pkg.version);
+  assert.equal(typeof createClient, 'function');
+});
+
+test('unknown options are a TypeError naming them', async () => {
+  await assert.rejects(createClient(sandbox.options({ clientSecrt: 'x', tokenTTL: 5 })), (err) => {
+    assert.ok(err instanceof TypeError);
+    assert.match(err.message, /unknown options clientSecrt, tokenTTL/);
+    return true;
+  });
+  await assert.rejects(createClient(sandbox.options({ client_secret: 'x' })), /client_secret \(did you mean clientSecret\?\)/);
+});
+
+test('wrong option types are a TypeError naming the option and the fix', async () => {
+  const cases = [
+    [{ clientId: 42 }, /option clientId must be a string, not a number/],
+    [{ refreshMargin: '5m' }, /option refreshMargin must be a number of seconds/],
+    [{ tokenTimeout: -1 }, /option tokenTimeout must be a positive finite number/],
+    [{ fetch: 'fetch' }, /option fetch must be a function/],
+    [{ storage: { get() {} } }, /storage lacks the methods set, delete/],
+    [{ onEvent: {} }, /option onEvent must be a function/],
+    [{ clientSecret: { value: CLIENT_SECRET } }, /option clientSecret must be a string, not an object/],
+  ];
+  for (const [extra, message] of cases) {
+    await assert.rejects(createClient(sandbox.options(extra)), (err) => {
+      assert.ok(err instanceof TypeError, `${err}`);
+      assert.match(err.message, message);
+      assert.ok(!err.message.includes(CLIENT_SECRET));
+      return true;
+    });
+  }
+  await assert.rejects(createClient(null), TypeError);
+});
+
+test('config errors from the core are CaspioConfigErrors naming the JS option', async () => {
+  const cases = [
+    [{ apiVersion: 'v4' }, 'apiVersion'],
+    [{ clientSecret: '' }, 'clientSecret'],
+    [{ credentials: 'header' }, 'credentials'],
+    [{ integrationUrl: 'http://example.com' }, 'integrationUrl'],
+    [{ account: 'c1abc123' }, 'account'], // two endpoints given
+    [{ refreshMargin: 50_000 }, 'refreshMargin'],
+  ];
+  for (const [extra, field] of cases) {
+    await assert.rejects(createClient(sandbox.options(extra)), (err) => {
+      assert.ok(err instanceof CaspioConfigError, `${extra}: ${err}`);
+      assert.equal(err.code, 'CONFIG_INVALID');
+      assert.equal(err.field, field);
+      assert.match(err.message, new RegExp(`^caspio-auth: option ${field}:`));
+      return true;
+    });
+  }
+});
+
+test('both credential placements log in, with the credentials where they belong', async () => {
+  for (const credentials of ['body', 'basic']) {
+    await sandbox.reset();
+    const rec = recordingFetch();
+    const client = await createClient(sandbox.options({ credentials, fetch: rec.fetch }));
+    const res = await client.fetch('tables');
+    assert.equal(res.status, 200);
+    const [tokenCall, resourceCall] = rec.calls;
+    assert.equal(tokenCall.url, `${sandbox.url}/oauth/token`);
+    assert.equal(tokenCall.redirect, 'manual');
+    const form = new URLSearchParams(tokenCall.body);
+    assert.equal(form.get('grant_type'), 'client_credentials');
+    if (credentials === 'body') {
+      assert.equal(form.get('client_secret'), CLIENT_SECRET);
+      assert.equal(tokenCall.headers.get('authorization'), null);
+    } else {
+      assert.equal(form.get('client_secret'), null);
+      assert.equal(tokenCall.headers.get('authorization'), `Basic ${btoa(`sandbox-client:${CLIENT_SECRET}`)}`);
+    }
+    assert.equal(resourceCall.url, `${sandbox.url}/rest/v2/tables`);
+    assert.match(resourceCall.headers.get('authorization'), /^Bearer \S+$/);
+    assert.equal((await sandbox.stats()).token_requests.client_credentials, 1);
+    client.close();
+  }
+});
+
+test('paths resolve against the REST base, v2 and v3, and a valid token makes no token request', async () => {
+  for (const [apiVersion, base] of [['v2', '/rest/v2'], ['v3', '/integrations/rest/v3']]) {
+    const rec = recordingFetch();
+    const client = await createClient(sandbox.options({ apiVersion, fetch: rec.fetch }));
+    for (const path of ['tables', '/tables', `${sandbox.url}${base}/tables`, `tables/Orders/records?q.where=Status = 'Pending'&q.limit=2`]) {
+      const res = await client.fetch(path);
+      assert.equal(res.status, 200, path);
+      await res.arrayBuffer();
+    }
+    const urls = rec.calls.map((c) => c.url);
+    assert.equal(urls.filter((u) => u.endsWith('/oauth/token')).length, 1);
+    assert.ok(urls.includes(`${sandbox.url}${base}/tables`));
+    assert.ok(urls.includes(`${sandbox.url}${base}/tables/Orders/records?q.where=Status%20=%20'Pending'&q.limit=2`), urls.join('\n'));
+    client.close();
+  }
+});
+
+test('a URL off the resource endpoint is refused before anything is sent', async () => {
+  const rec = recordingFetch();
+  const client = await createClient(sandbox.options({ fetch: rec.fetch }));
+  for (const ref of ['https://evil.example/rest/v2/tables', '//evil.example/tables', 'tables/../../oauth/token', 'http://127.0.0.2:1/rest/v2/tables', new URL('https://evil.example/x')]) {
+    await assert.rejects(client.fetch(ref), (err) => {
+      assert.ok(err instanceof CaspioURLError, `${ref}: ${err}`);
+      assert.equal(err.code, 'URL_REFUSED');
+      return true;
+    });
+  }
+  assert.equal(rec.calls.length, 0, 'no request, not even for a token');
+  client.close();
+});
+
+test('token(), authenticate(), refresh() and stats()', async () => {
+  const client = await createClient(sandbox.options());
+  const t1 = await client.token();
+  assert.equal(t1.tokenType, 'bearer');
+  assert.ok(t1.accessToken.length > 10);
+  assert.ok(t1.expiresAt instanceof Date && t1.validUntil < t1.expiresAt);
+  assert.ok(t1.refreshTokenExpiresAt instanceof Date);
+  assert.equal(t1.logins, 1);
+  assert.equal((await client.token()).accessToken, t1.accessToken, 'reused');
+
+  const t2 = await client.refresh();
+  assert.notEqual(t2.accessToken, t1.accessToken);
+  assert.equal(t2.refreshes, 1);
+  const t3 = await client.authenticate();
+  assert.equal(t3.logins, 2);
+  assert.deepEqual(client.stats(), {
+    tokenRequests: { client_credentials: 2, refresh_token: 1 }, logins: 2, refreshes: 1, unauthorizedRetries: 0,
+  });
+  assert.deepEqual((await sandbox.stats()).token_requests, { client_credentials: 2, refresh_token: 1 });
+
+  // Concurrent forced refreshes share one request too.
+  await Promise.all([client.refresh(), client.refresh(), client.refresh()]);
+  assert.equal(client.stats().tokenRequests.refresh_token, 2);
+  client.close();
+  await assert.rejects(client.token(), CaspioConfigError);
+  await assert.rejects(client.fetch('tables'), CaspioConfigError);
+});
+
+test('events tell what happened; on() returns an unsubscribe function', async () => {
+  const log = eventLog();
+  const client = await createClient(sandbox.options({ onEvent: log.onEvent }));
+  const seen = [];
+  const off = client.on((e) => seen.push(e.type));
+  await client.token();
+  off();
+  await client.refresh();
+  assert.deepEqual(log.types(), ['token_request', 'login', 'token_request', 'refresh']);
+  assert.deepEqual(seen, ['token_request', 'login']);
+  const login = log.events[1];
+  assert.equal(login.grant, 'client_credentials');
+  assert.equal(login.attempt, 1);
+  assert.equal(login.status, 200);
+  assert.ok(login.expiresAt instanceof Date);
+  client.close();
+});
+
+test('a listener that throws does not break the client', async () => {
+  const client = await createClient(sandbox.options({ onEvent: () => { throw new Error('listener bug'); } }));
+  assert.equal((await client.fetch('tables')).status, 200);
+  client.close();
+});
+
+test('apiErrorFromResponse reads Caspio errors', async () => {
+  const client = await createClient(sandbox.options());
+  const res = await client.fetch('tables/NoSuchTable/records');
+  assert.equal(res.status, 404);
+  const err = await apiErrorFromResponse(res);
+  assert.ok(err instanceof CaspioAPIError && err instanceof CaspioError);
+  assert.equal(err.code, 'CASPIO_API_ERROR');
+  assert.equal(err.status, 404);
+  assert.equal(err.Code, 'ObjectNotFound');
+  assert.match(err.RequestId, /\S/);
+  assert.equal(err.response, res);
+  assert.ok(!Object.keys(err).includes('response'), 'the response is not enumerable');
+
+  const plain = await apiErrorFromResponse(new Response('<html>oops</html>', { status: 502, headers: { 'X-Caspio-Request-ID': 'r-1' } }));
+  assert.equal(plain.Message, 'Bad Gateway');
+  assert.equal(plain.RequestId, 'r-1');
+  await assert.rejects(apiErrorFromResponse({}), TypeError);
+  client.close();
+});
+
+test('secrets appear in no error, event, JSON.stringify or util.inspect', async () => {
+  const log = eventLog();
+  const storage = memoryStorage();
+  const client = await createClient(sandbox.options({ onEvent: log.onEvent, storage }));
+  await client.token();
+  await client.refresh();
+  await sandbox.revoke();
+  await sandbox.advance('25h');
+  assert.equal((await client.fetch('tables')).status, 200); // 401, refused refresh, login
+  const state = await storage.get();
+  const secrets = [CLIENT_SECRET, state.access_token, state.refresh_token, btoa(`sandbox-client:${CLIENT_SECRET}`)];
+
+  const bad = await createClient(sandbox.options({ clientSecret: 'WRONG-SECRET-42', onEvent: log.onEvent }));
+  const err = await bad.token().catch((e) => e);
+  assert.ok(err instanceof CaspioOAuthError);
+  assert.equal(err.error, 'invalid_client');
+  secrets.push('WRONG-SECRET-42', btoa('sandbox-client:WRONG-SECRET-42'));
+
+  const texts = [
+    JSON.stringify(client), inspect(client), inspect(client, { showHidden: true, depth: 10 }), String(client),
+    JSON.stringify(bad), inspect(bad, { showHidden: true }),
+    err.message, err.stack, inspect(err), JSON.stringify(err),
+    JSON.stringify(log.events), inspect(log.events, { depth: 10 }),
+    ...log.events.filter((e) => e.error).map((e) => `${e.error.message} ${inspect(e.error)}`),
+  ];
+  assertNoSecret(assert, texts, secrets);
+  assert.ok(log.types().includes('revoked'));
+  assert.match(inspect(client), /clientSecret: '\[redacted\]'/);
+  assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(client))).sort(), ['apiVersion', 'clientId', 'credentials', 'resourceBase', 'tokenUrl']);
+  client.close();
+  bad.close();
+});
+
+test('the resolve cache stays bounded and correct', async () => {
+  const client = await createClient(sandbox.options());
+  await client.token();
+  const rec = recordingFetch();
+  const c2 = await createClient(sandbox.options({ fetch: rec.fetch }));
+  for (let i = 0; i < 1100; i++) {
+    const res = await c2.fetch(`tables?n=${i % 1050}`);
+    await res.arrayBuffer();
+  }
+  // Entries evicted and resolved again give the same URLs.
+  assert.equal(rec.calls.at(-1).url, `${sandbox.url}/rest/v2/tables?n=49`);
+  assert.equal(rec.calls.filter((c) => c.url.endsWith('/oauth/token')).length, 1);
+  client.close();
+  c2.close();
+});
+
+test('the hot path (a valid token, a path seen before) makes no call into the core', async () => {
+  const { startCore } = await import('../../js/core.js');
+  const core = await startCore(() => { throw new Error('the core should be running already'); });
+  const client = await createClient(sandbox.options());
+  await (await client.fetch('tables')).arrayBuffer();
+  const calls = [];
+  const originals = {};
+  for (const name of ['decide', 'resolve', 'state', 'restore', 'unauthorized', 'tokenRequest', 'handleTokenResponse', 'describe']) {
+    originals[name] = core[name];
+    core[name] = (...args) => { calls.push(name); return originals[name](...args); };
+  }
+  try {
+    for (let i = 0; i < 100; i++) {
+      const res = await client.fetch('tables');
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+    }
+    await client.token();
+    assert.deepEqual(calls, []);
+    await (await client.fetch('tables?new=1')).arrayBuffer();
+    assert.deepEqual(calls, ['resolve'], 'a new path is resolved once');
+  } finally {
+    Object.assign(core, originals);
+    client.close();
+  }
+});

@@ -1,0 +1,103 @@
+// Redirects of resource requests: followed by hand, with the bearer token only on the REST
+// base; never to another origin.
+import { test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { createClient } from 'caspio-auth';
+import { startSandbox } from './helpers/sandbox.js';
+import { startRecorder, recordingFetch } from './helpers/recorder.js';
+
+let sandbox;
+let elsewhere;
+before(async () => {
+  sandbox = await startSandbox();
+  elsewhere = await startRecorder();
+});
+after(async () => {
+  await sandbox?.stop();
+  await elsewhere?.close();
+});
+beforeEach(async () => {
+  await sandbox.reset();
+  elsewhere.requests.length = 0;
+});
+
+test('a redirect to another origin is followed without the bearer token', async () => {
+  for (const status of [301, 302, 303, 307, 308]) {
+    elsewhere.requests.length = 0;
+    const client = await createClient(sandbox.options());
+    await client.token();
+    await sandbox.fault({ route: '/rest/v2/tables', status, location: `${elsewhere.url}/landing?s=${status}` });
+    const res = await client.fetch('tables', { headers: { 'X-Custom': 'kept' } });
+    assert.equal(res.status, 200, `${status}`);
+    assert.deepEqual(await res.json(), { recorded: true });
+    assert.equal(elsewhere.requests.length, 1);
+    const [got] = elsewhere.requests;
+    assert.equal(got.url, `/landing?s=${status}`);
+    assert.equal(got.headers.authorization, undefined, `${status}: the token went to another origin`);
+    assert.equal(got.headers['x-custom'], 'kept');
+    client.close();
+  }
+});
+
+test('a POST redirected with 307 to another origin keeps its body, not the token', async () => {
+  const client = await createClient(sandbox.options());
+  await sandbox.fault({ route: '/rest/v2/tables/Orders/records', status: 307, location: `${elsewhere.url}/moved` });
+  const res = await client.fetch('tables/Orders/records', { method: 'POST', body: '{"a":1}', headers: { 'Content-Type': 'application/json' } });
+  assert.equal(res.status, 200);
+  const [got] = elsewhere.requests;
+  assert.equal(got.method, 'POST');
+  assert.equal(got.body, '{"a":1}');
+  assert.equal(got.headers.authorization, undefined);
+  client.close();
+});
+
+test('a 302 after a POST becomes a GET without the body', async () => {
+  const client = await createClient(sandbox.options());
+  await sandbox.fault({ route: '/rest/v2/tables/Orders/records', status: 302, location: `${elsewhere.url}/seeother` });
+  await client.fetch('tables/Orders/records', { method: 'POST', body: '{"a":1}', headers: { 'Content-Type': 'application/json' } });
+  const [got] = elsewhere.requests;
+  assert.equal(got.method, 'GET');
+  assert.equal(got.body, '');
+  assert.equal(got.headers['content-type'], undefined);
+  client.close();
+});
+
+test('a redirect within the REST base keeps the token', async () => {
+  const rec = recordingFetch();
+  const client = await createClient(sandbox.options({ fetch: rec.fetch }));
+  await sandbox.fault({ route: '/rest/v2/tables', status: 301, location: '/rest/v2/tables/Products/records?q.limit=2' });
+  const res = await client.fetch('tables');
+  assert.equal(res.status, 200, 'the sandbox answers 401 without the token');
+  assert.equal((await res.json()).Result.length, 2);
+  const hop = rec.calls.at(-1);
+  assert.equal(hop.url, `${sandbox.url}/rest/v2/tables/Products/records?q.limit=2`);
+  assert.match(hop.headers.get('authorization'), /^Bearer /);
+  client.close();
+});
+
+test('a redirect to the resource origin outside the REST base goes without the token', async () => {
+  const rec = recordingFetch();
+  const client = await createClient(sandbox.options({ fetch: rec.fetch }));
+  await sandbox.fault({ route: '/rest/v2/tables', status: 302, location: '/oauth/token' });
+  await client.fetch('tables');
+  const hop = rec.calls.at(-1);
+  assert.equal(hop.url, `${sandbox.url}/oauth/token`);
+  assert.equal(hop.headers.get('authorization'), null);
+  client.close();
+});
+
+test('redirect modes: manual returns the redirect, error throws, and at most 5 are followed', async () => {
+  const client = await createClient(sandbox.options());
+  await sandbox.fault({ route: '/rest/v2/tables', status: 302, location: `${elsewhere.url}/x` });
+  const manual = await client.fetch('tables', { redirect: 'manual' });
+  assert.equal(manual.status, 302);
+  assert.equal(manual.headers.get('location'), `${elsewhere.url}/x`);
+
+  await sandbox.fault({ route: '/rest/v2/tables', status: 302, location: `${elsewhere.url}/x` });
+  await assert.rejects(client.fetch('tables', { redirect: 'error' }), TypeError);
+
+  await sandbox.fault({ route: '/rest/v2/tables', status: 302, location: '/rest/v2/tables', count: 6 });
+  await assert.rejects(client.fetch('tables'), /stopped after 5 redirects/);
+  assert.equal(elsewhere.requests.length, 0);
+  client.close();
+});

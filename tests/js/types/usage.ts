@@ -1,0 +1,95 @@
+// Compiled by `npm run check:types` (tsc --strict, no emit) against caspio-auth's index.d.ts:
+// what a TypeScript user writes must type-check, and misuse must not (the @ts-expect-error
+// lines fail the build if the types stop rejecting them).
+import {
+  createClient, initialize, memoryStorage, fileStorage, apiErrorFromResponse, VERSION,
+  CaspioError, CaspioConfigError, CaspioOAuthError, CaspioAPIError, CaspioResponseError,
+  CaspioStateError, CaspioURLError,
+  type CaspioClient, type ClientOptions, type ClientEvent, type Storage, type Token, type ClientStats,
+} from 'caspio-auth';
+
+export async function usage(): Promise<void> {
+  const version: string = VERSION;
+  await initialize();
+  await initialize({ wasmURL: new URL('https://example.com/caspio.wasm') });
+
+  const options: ClientOptions = {
+    account: 'c1abc123',
+    apiVersion: 'v3',
+    clientId: 'id',
+    clientSecret: 'secret',
+    credentials: 'basic',
+    storage: fileStorage('/tmp/token.json', { lockTimeout: 10_000 }),
+    refreshMargin: 600,
+    tokenTimeout: 10_000,
+    onEvent: (e: ClientEvent) => {
+      if (e.type === 'retry') console.log(e.waitMs, e.attempt, e.grant);
+      if (e.error instanceof CaspioOAuthError) console.log(e.error.error, e.error.status);
+    },
+    fetch: (input, init) => fetch(input, init),
+  };
+  const client: CaspioClient = await createClient(options);
+  await createClient({ integrationUrl: 'https://c1abc123.caspio.com', clientId: 'id', clientSecret: 's', storage: memoryStorage() });
+  await createClient({ tokenUrl: 'https://x.caspio.com/oauth/token', resourceUrl: 'https://x.caspio.com/rest/v2', clientId: 'id', clientSecret: 's' });
+
+  const res: Response = await client.fetch('tables/Orders/records?q.limit=5', { method: 'GET' });
+  await client.fetch(new URL('https://c1abc123.caspio.com/rest/v2/tables'));
+  await client.fetch(new Request('https://c1abc123.caspio.com/rest/v2/tables', { method: 'POST', body: '{}' }));
+  if (!res.ok) {
+    const err: CaspioAPIError = await apiErrorFromResponse(res);
+    const fields: [string, string, string, number] = [err.Code, err.Message, err.RequestId, err.status];
+    console.log(fields, err.response?.status);
+  }
+
+  const token: Token = await client.token();
+  const expires: Date = token.expiresAt;
+  const rtExpires: Date | null = token.refreshTokenExpiresAt;
+  const bearer: string = `Bearer ${token.accessToken}`;
+  const stats: ClientStats = client.stats();
+  const n: number = stats.tokenRequests.client_credentials + stats.tokenRequests.refresh_token + stats.unauthorizedRetries;
+  const off: () => void = client.on((e) => console.log(e.type));
+  off();
+  await client.authenticate();
+  await client.refresh();
+  const shown: { tokenUrl: string; clientId: string } = client.toJSON();
+  client.close();
+  console.log(version, expires, rtExpires, bearer, n, shown);
+
+  // A storage of one's own, with and without a lock.
+  let saved: object | null = null;
+  const custom: Storage = {
+    async get() { return saved; },
+    async set(state) { saved = state; },
+    async delete() { saved = null; },
+    async lock() { return async () => {}; },
+  };
+  const noLock: Storage = { get: async () => null, set: async () => {}, delete: async () => {} };
+  console.log(custom, noLock);
+
+  try {
+    await client.token();
+  } catch (e) {
+    if (e instanceof CaspioError) {
+      const code: string = e.code;
+      console.log(code);
+    }
+    if (e instanceof CaspioConfigError) console.log(e.field satisfies string);
+    if (e instanceof CaspioResponseError) console.log(e.status, e.field, e.location);
+    if (e instanceof CaspioStateError) console.log(e.field);
+    if (e instanceof CaspioURLError) console.log(e.ref);
+  }
+
+  // @ts-expect-error clientSecret is required
+  await createClient({ account: 'a', clientId: 'id' });
+  // @ts-expect-error apiVersion is "v2" or "v3"
+  await createClient({ account: 'a', clientId: 'id', clientSecret: 's', apiVersion: 'v4' });
+  // @ts-expect-error credentials is "body" or "basic"
+  await createClient({ account: 'a', clientId: 'id', clientSecret: 's', credentials: 'header' });
+  // @ts-expect-error unknown options are errors
+  await createClient({ account: 'a', clientId: 'id', clientSecret: 's', clientSecrt: 's' });
+  // @ts-expect-error refreshMargin is a number of seconds
+  await createClient({ account: 'a', clientId: 'id', clientSecret: 's', refreshMargin: '5m' });
+  // @ts-expect-error a storage needs delete
+  const bad: Storage = { get: async () => null, set: async () => {} };
+  console.log(bad);
+}
