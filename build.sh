@@ -25,6 +25,20 @@ need_node() {
 	fi
 }
 
+need_chromium() {
+	# The browser suites drive Debian's Chromium through playwright-core (a browser download
+	# does not work everywhere); CHROMIUM_PATH may name another Chromium.
+	[ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] && return
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		log "apt-get install chromium (for the browser tests)"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+	else
+		echo "build.sh: the browser tests need Chromium: install it (Debian: sudo apt-get install chromium) or set CHROMIUM_PATH" >&2
+		exit 1
+	fi
+}
+
 build() {
 	need_go
 	log "build: Go packages and commands"
@@ -59,6 +73,15 @@ run_tests() {
 	npm run --silent check:package
 	log "test: node --test tests/js/ (the npm package, its CLI and the shared vectors, against the sandbox)"
 	node --test --test-concurrency=2 tests/js/
+	if ls tests/browser/*.test.js >/dev/null 2>&1; then
+		need_chromium
+		log "test: node --test tests/browser/ (Chromium through playwright-core)"
+		node --test --test-concurrency=1 tests/browser/
+	fi
+	if ls tests/workers/*.test.js >/dev/null 2>&1; then
+		log "test: node --test tests/workers/ (workerd through miniflare)"
+		node --test --test-concurrency=1 tests/workers/
+	fi
 }
 
 demo() {
