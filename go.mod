@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/stretchr/testify v1.12.1
+	github.com/syumai/workers v0.33.0
 	golang.org/x/oauth2 v0.37.0
 )
 

@@ -12,10 +12,13 @@ export const CLIENT_SECRET = 'sandbox-secret';
 
 /**
  * @param {string[]} [args] extra flags, e.g. ['-token-ttl', '120s']
+ * @param {{onStderrLine?: (line: string) => void}} [options] receives the sandbox's stderr
+ *   (its request log with -v) line by line instead of passing it through
  * @returns {Promise<Sandbox>}
  */
-export async function startSandbox(args = []) {
-  const child = spawn(binary, ['-addr', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+export async function startSandbox(args = [], { onStderrLine } = {}) {
+  const child = spawn(binary, ['-addr', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', onStderrLine ? 'pipe' : 'inherit'] });
+  if (onStderrLine) createInterface({ input: child.stderr }).on('line', onStderrLine);
   const lines = createInterface({ input: child.stdout });
   const [first] = await Promise.race([
     once(lines, 'line'),

@@ -1,0 +1,108 @@
+package workers
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caspio-auth/caspio"
+	"github.com/caspio-auth/caspio/client"
+)
+
+// Transport returns an http.RoundTripper that sends each request with the Workers runtime's
+// fetch (syumai/workers' fetch.Client.Do), for an http.Client or the client.Options
+// HTTPClient of a Go Worker.
+//
+// It follows no redirect: a 3xx response comes back as it is (fetch's redirect: "manual"),
+// so that the http.Client above it decides, and the native driver's token requests never
+// follow one. It honours the request's context: when the context ends before the response
+// headers arrive, RoundTrip returns the context's error at once, and a body still being
+// read fails with it. A GET or HEAD request with a body is refused, as fetch refuses it.
+//
+// Outside a Worker every request fails with ErrNotInWorker.
+func Transport() http.RoundTripper { return fetchTransport{} }
+
+// HTTPClient returns an *http.Client over Transport, which follows redirects as any
+// http.Client does. Outside a Worker every request fails with ErrNotInWorker.
+func HTTPClient() *http.Client { return &http.Client{Transport: Transport()} }
+
+// NewKVStore returns a client.Store that keeps the token state under key in the Workers KV
+// namespace bound to the Worker as binding (kv_namespaces in wrangler.jsonc), as the same
+// JSON every caspio-auth runtime stores.
+//
+// Each Save sets an expiration TTL: until the refresh token expires on Caspio's side (or the
+// access token, if later), at least MinKVTTL, so that KV drops a state nobody can use any
+// more. A state without a refresh token is stored without expiry.
+//
+// KV is eventually consistent: a read may be up to 60 seconds stale in another location,
+// and workers in several locations (or several cold instances at once) may each find no
+// token and log in. A stale read costs at most a refresh or a login, never a token used
+// past its expiry: the client re-checks every lease it reads against the clock, and a
+// token Caspio refuses with 401 is dropped and replaced. KV also accepts about one write per
+// second per key; a refused write is reported as a client.EventStoreError and the token
+// stays usable for the request. Where many requests start cold at once, broker the token
+// through one place (a Durable Object) instead.
+//
+// The store implements no client.Locker: KV has no locks. Outside a Worker NewKVStore
+// returns ErrNotInWorker.
+func NewKVStore(binding, key string) (client.Store, error) {
+	if err := checkKV(binding, key); err != nil {
+		return nil, err
+	}
+	return newKVStore(binding, key)
+}
+
+// ErrNotInWorker is the error of Transport's requests and of NewKVStore outside a
+// Cloudflare Worker built with GOOS=js GOARCH=wasm.
+var ErrNotInWorker = errors.New("caspio workers: only available in a Cloudflare Worker (GOOS=js GOARCH=wasm)")
+
+// MinKVTTL is the shortest expiration TTL Workers KV accepts, in seconds.
+const MinKVTTL = 60
+
+// maxKVKey is the longest key Workers KV accepts, in bytes.
+const maxKVKey = 512
+
+// checkKV checks NewKVStore's arguments on every platform, so that a mistake shows up in a
+// native test as well as in the Worker.
+func checkKV(binding, key string) error {
+	switch {
+	case strings.TrimSpace(binding) == "":
+		return errors.New(`caspio workers: KV binding name is empty; give the binding's name from wrangler.jsonc kv_namespaces, e.g. "CASPIO_TOKENS"`)
+	case key == "":
+		return errors.New(`caspio workers: KV key is empty; give the key to keep the token state under, e.g. "caspio-token:" + the client ID`)
+	case key == "." || key == "..":
+		return errors.New(`caspio workers: KV key "` + key + `" is not allowed by Workers KV; choose another key`)
+	case len(key) > maxKVKey:
+		return errors.New("caspio workers: KV key is " + strconv.Itoa(len(key)) + " bytes long; Workers KV allows at most 512")
+	}
+	return nil
+}
+
+// expirationTTL returns the KV expiration TTL, in seconds, for a stored token state: until
+// the later of its refresh token's expiry on Caspio's side and its access token's expiry,
+// and at least MinKVTTL. After that the state is of no use, and KV may drop it. It reports
+// false when the state holds no refresh token (or is not a token state), so that the value
+// is kept without expiry: counters are worth keeping too.
+func expirationTTL(state []byte, now time.Time) (int, bool) {
+	var v any
+	if json.Unmarshal(state, &v) != nil {
+		return 0, false
+	}
+	s, err := caspio.ParseState(v)
+	if err != nil || s.RefreshToken.IsZero() {
+		return 0, false
+	}
+	until := caspio.RefreshTokenExpiry(s)
+	if s.ExpiresAt > until {
+		until = s.ExpiresAt
+	}
+	ms := int64(until) - now.UnixMilli()
+	secs := (ms + 999) / 1000
+	if secs < MinKVTTL {
+		secs = MinKVTTL
+	}
+	return int(secs), true
+}
