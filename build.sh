@@ -86,8 +86,15 @@ run_tests() {
 
 demo() {
 	build
-	log "demo: starting the sandbox and running the quickstart against it"
-	go run ./cmd/caspio-demo
+	# In a terminal the demo stays up with the admin page; in a script or CI it just
+	# runs the walkthrough and exits.
+	if [ -t 0 ]; then
+		log "demo: the walkthrough against the sandbox, then the admin page (Ctrl+C stops it)"
+		go run ./cmd/caspio-demo -serve
+	else
+		log "demo: the walkthrough against the sandbox"
+		go run ./cmd/caspio-demo
+	fi
 }
 
 bench() {

@@ -259,6 +259,8 @@ class CaspioClient {
   /** @type {Set<(event: import('./index.js').ClientEvent) => void>} */
   #listeners = new Set();
   #closed = false;
+  /** @type {(() => void) | null} stops the storage's change notices (Storage.subscribe) */
+  #unsubscribe = null;
 
   /**
    * The hot path's token: {authorization, validUntil, expiresAt, refreshTokenExpiresAt,
@@ -291,6 +293,13 @@ class CaspioClient {
     this.#tokenTimeout = options.tokenTimeout ?? DEFAULT_TOKEN_TIMEOUT_MS;
     this.#manualRedirects = manualRedirects;
     if (options.onEvent) this.#listeners.add(options.onEvent);
+    // A storage that others write (browser tabs sharing webStorage) says when it changed:
+    // the lease is dropped, so the next request reads the new state instead of sending a
+    // token that was replaced (no token request: the state has one).
+    if (typeof this.#storage.subscribe === 'function') {
+      const stop = this.#storage.subscribe(() => { this.#lease = null; });
+      this.#unsubscribe = typeof stop === 'function' ? stop : null;
+    }
   }
 
   // ---- public API ----
@@ -337,6 +346,8 @@ class CaspioClient {
     this.#revoked = [];
     this.#resolved.clear();
     this.#listeners.clear();
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
     this.#core.close(this.#h);
   }
 

@@ -24,9 +24,10 @@ export interface ClientOptions {
   /** Where a login puts the credentials: form fields ("body", the default) or an HTTP Basic header ("basic"). */
   credentials?: 'body' | 'basic';
   /**
-   * Where the token state persists. If omitted, memoryStorage(): tokens die with the
-   * process, so a program that starts often should pass a shared storage (fileStorage in
-   * Node, KV in Workers): every login mints a refresh token, and an account keeps 1,000.
+   * Where the token state persists. If omitted, memoryStorage(), whose tokens die with the
+   * process (in browsers webStorage(sessionStorage), shared with the origin's other tabs),
+   * so a program that starts often should pass a shared storage (fileStorage in Node, KV
+   * in Workers): every login mints a refresh token, and an account keeps 1,000.
    */
   storage?: Storage;
   /** The fetch to use. If omitted, globalThis.fetch (read when a request is made). */
@@ -57,6 +58,12 @@ export interface Storage {
    * storing the new one, so that sharers make one token request between them.
    */
   lock?(): Promise<() => Promise<void> | void>;
+  /**
+   * Optional, for a store that others write (the tabs sharing a webStorage): calls onChange
+   * when another writer stored a new state, and returns the function that stops it. The
+   * client then drops its token in memory and reads the stored one at its next request.
+   */
+  subscribe?(onChange: () => void): () => void;
 }
 
 /** Options of fileStorage, in milliseconds. */
@@ -167,6 +174,95 @@ export declare function memoryStorage(): Storage;
  * FileStore.
  */
 export declare function fileStorage(path: string, options?: FileStorageOptions): Storage & { readonly path: string };
+
+/**
+ * Browsers only (elsewhere it throws a TypeError): a storage in sessionStorage (the
+ * default, and createClient's default storage in browsers) or localStorage, holding the
+ * token state JSON only (never the client secret). The tabs of one origin share it: a Web
+ * Lock lets one tab at a time request a token, and a BroadcastChannel hands each new state
+ * to the other tabs, so that they make no token request of their own (with sessionStorage,
+ * which is per tab, each tab keeps a copy, so that a reload keeps the session).
+ *
+ * key: where the state is stored. If omitted, createClient keys it by the client:
+ * "caspio-auth:" + token URL + "#" + client ID (such a storage is for createClient only;
+ * give a key to use it elsewhere too). Also the name of the Web Lock and the
+ * BroadcastChannel.
+ */
+export declare function webStorage(
+  storage?: { getItem(key: string): string | null; setItem(key: string, value: string): void; removeItem(key: string): void },
+  key?: string,
+): Storage & { readonly key: string | null; subscribe(onChange: () => void): () => void };
+
+/** The part of a Workers KV namespace binding (KVNamespace) that kvStorage uses. */
+export interface KVNamespaceLike {
+  get(key: string, options: { type: 'text' }): Promise<string | null>;
+  put(key: string, value: string, options?: { expirationTtl?: number }): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+/**
+ * Cloudflare Workers only (elsewhere it throws a TypeError): a storage in Workers KV, the
+ * state JSON under key (if omitted, "caspio-token"; use one key per client ID), written with
+ * an expirationTtl until the refresh token (else the access token) expires, at least 60 s.
+ * KV is eventually consistent and has no lock: a stale read costs at most a refresh or a
+ * login that was not needed (the core re-checks every state it reads), so a deployment may
+ * make a few extra logins on cold starts across locations. For exactly one token request at
+ * a time per deployment, use brokerStorage.
+ */
+export declare function kvStorage(namespace: KVNamespaceLike, key?: string): Storage & { readonly key: string };
+
+/**
+ * The part of a Durable Object namespace binding (DurableObjectNamespace) that
+ * brokerStorage uses. Its objects must be of the TokenBroker class.
+ */
+export interface TokenBrokerNamespace {
+  idFromName(name: string): unknown;
+  get(id: unknown): unknown;
+}
+
+/** Options of brokerStorage, in milliseconds. */
+export interface BrokerStorageOptions {
+  /** How long a holder keeps the broker's lock before it lapses (a holder may have died). If omitted, 30,000; at most 300,000. */
+  lockLease?: number;
+  /** How long lock() waits for the broker's lock; then the client goes on without it. If omitted, 60,000; at most 300,000. */
+  lockTimeout?: number;
+}
+
+/**
+ * Cloudflare Workers only (elsewhere it throws a TypeError): a storage whose state and lock
+ * are held by the TokenBroker Durable Object called name (if omitted, "default"; use one per
+ * client ID) in namespace, reached over RPC (compatibility date 2024-04-03 or later). The
+ * isolates of a deployment that share it make one token request at a time between them:
+ * 200 cold requests across isolates make one login, and an expiry one refresh.
+ */
+export declare function brokerStorage(namespace: TokenBrokerNamespace, name?: string, options?: BrokerStorageOptions): Storage & { readonly name: string };
+
+/** What TokenBroker needs of its Durable Object state: its storage. */
+export interface TokenBrokerState {
+  readonly storage: {
+    get(key: string): Promise<unknown>;
+    put(key: string, value: unknown): Promise<void>;
+    delete(key: string): Promise<boolean>;
+  };
+}
+
+/**
+ * Cloudflare Workers only (elsewhere constructing it throws a TypeError): the Durable Object
+ * class behind brokerStorage. It keeps the token state in its own storage and a lease lock
+ * in memory, and holds no secret. Re-export it from the Worker's main module
+ * (`export { TokenBroker } from 'caspio-auth'`) and bind it under durable_objects, with a
+ * migration that creates it (new_sqlite_classes). brokerStorage calls these methods.
+ */
+export declare class TokenBroker {
+  constructor(ctx: TokenBrokerState, env: unknown);
+  /** Waits for the lock (at most waitMs) and returns its ID; the lock lapses after leaseMs. */
+  lock(options?: { leaseMs?: number; waitMs?: number }): Promise<string>;
+  /** Releases the lock; false when its lease had already run out. */
+  unlock(id: string): Promise<boolean>;
+  getState(): Promise<object | null>;
+  setState(state: object): Promise<void>;
+  deleteState(): Promise<void>;
+}
 
 /**
  * The CaspioAPIError of a failed resource response (reads its body; the response hangs off

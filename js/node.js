@@ -17,4 +17,6 @@ async function loadModule({ wasmURL, wasmModule }) {
 export const { createClient, apiErrorFromResponse, initialize } = createRuntime({ loadModule, manualRedirects: true });
 export { memoryStorage } from './storage.js';
 export { fileStorage } from './file-storage.js';
+export { webStorage } from './no-web-storage.js';
+export { kvStorage, brokerStorage, TokenBroker } from './no-workers.js';
 export * from './shared.js';

@@ -1,6 +1,8 @@
 // caspio-auth for Cloudflare Workers: Workers may not compile WebAssembly from bytes at run
 // time, so caspio.wasm is imported as a module (wrangler and miniflare do this for .wasm
-// imports). The API is in index.d.ts; fileStorage needs Node and throws here.
+// imports). The API is in index.d.ts; fileStorage needs Node and throws here. Tokens shared
+// by a deployment's isolates: kvStorage (Workers KV) or brokerStorage (the TokenBroker
+// Durable Object, exported here for the Worker to re-export and bind).
 import wasmModule from './caspio.wasm';
 import { createRuntime } from './client.js';
 
@@ -15,4 +17,7 @@ async function loadModule(options) {
 export const { createClient, apiErrorFromResponse, initialize } = createRuntime({ loadModule, manualRedirects: true });
 export { memoryStorage } from './storage.js';
 export { fileStorage } from './no-file-storage.js';
+export { webStorage } from './no-web-storage.js';
+export { kvStorage } from './kv-storage.js';
+export { TokenBroker, brokerStorage } from './broker.js';
 export * from './shared.js';

@@ -5,6 +5,12 @@
 //
 //	go run ./cmd/caspio-demo              # starts a sandbox of its own on 127.0.0.1
 //	go run ./cmd/caspio-demo -url URL     # uses a running `go run ./cmd/caspio-sandbox`
+//	go run ./cmd/caspio-demo -serve       # then serves the admin page (see serve.go)
+//
+// With -serve it runs the walkthrough against a sandbox on one loopback origin
+// (-addr, default 127.0.0.1:8080 or a free port if that one is busy) that also serves the
+// admin page of web/ and the npm package's browser files of js/, prints
+// "admin page at http://HOST:PORT/" and serves until SIGINT or SIGTERM.
 //
 // The same code runs against a real account: give caspio.Config your Account, Client ID
 // and Secret instead of the sandbox's URL, and leave out the sandbox's clock.
@@ -20,8 +26,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/caspio-auth/caspio"
@@ -30,32 +38,58 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	// SIGINT and SIGTERM end the serving of -serve; the walkthrough alone exits by itself.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "caspio-demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string, out io.Writer) error {
+// run is main without the process: it runs the walkthrough and, with -serve, serves the
+// admin page until ctx ends.
+func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("caspio-demo", flag.ContinueOnError)
 	url := fs.String("url", "", "URL of a running caspio-sandbox (default: start one on 127.0.0.1)")
 	id := fs.String("client-id", sandbox.DefaultClientID, "client ID the sandbox accepts")
 	secret := fs.String("client-secret", sandbox.DefaultClientSecret, "client secret the sandbox accepts")
+	serve := fs.Bool("serve", false, "after the walkthrough, serve the admin page, the sandbox and caspio-auth on one origin until interrupted")
+	addr := fs.String("addr", defaultAddr, "with -serve: the loopback address to serve on (the default falls back to a free port when busy; port 0 picks one)")
+	webDir := fs.String("web", "web", "with -serve: the folder of the admin page")
+	jsDir := fs.String("js", "js", "with -serve: the folder of the npm package caspio-auth, with caspio.wasm built by ./build.sh")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q; all options are flags (see -h)", fs.Arg(0))
+	}
+	if !*serve {
+		return walkthrough(ctx, *url, *id, *secret, out)
+	}
+	addrGiven := false
+	fs.Visit(func(f *flag.Flag) { addrGiven = addrGiven || f.Name == "addr" })
+	return serveDemo(ctx, demoOptions{
+		addr: *addr, fallback: !addrGiven, webDir: *webDir, jsDir: *jsDir,
+		clientID: *id, clientSecret: *secret, walkthroughURL: *url,
+	}, out)
+}
+
+// walkthrough runs the steps against the sandbox at url, or against one of its own when
+// url is empty, and returns when they are done.
+func walkthrough(parent context.Context, url, id, secret string, out io.Writer) error {
+	ctx, cancel := context.WithTimeout(parent, 2*time.Minute)
 	defer cancel()
 
-	if *url == "" {
-		stop, started, err := startSandbox(*id, *secret)
+	if url == "" {
+		stop, started, err := startSandbox(id, secret)
 		if err != nil {
 			return err
 		}
 		defer stop()
-		*url = started
+		url = started
 	}
-	fmt.Fprintf(out, "Caspio sandbox at %s (client ID %s)\n\n", *url, *id)
+	fmt.Fprintf(out, "Caspio sandbox at %s (client ID %s)\n\n", url, id)
 
 	dir, err := os.MkdirTemp("", "caspio-demo-")
 	if err != nil {
@@ -64,7 +98,7 @@ func run(args []string, out io.Writer) error {
 	defer os.RemoveAll(dir)
 	tokenFile := filepath.Join(dir, "token.json")
 
-	cfg := caspio.Config{IntegrationURL: *url, ClientID: *id, ClientSecret: caspio.NewSecret(*secret)}
+	cfg := caspio.Config{IntegrationURL: url, ClientID: id, ClientSecret: caspio.NewSecret(secret)}
 	c, err := newClient(cfg, tokenFile, out)
 	if err != nil {
 		return err
@@ -101,7 +135,7 @@ func run(args []string, out io.Writer) error {
 	fmt.Fprintf(out, "   %d orders in all\n", total)
 
 	step(out, 4, "Advance the sandbox clock 25 hours: the access token expires on the server")
-	if err := advanceClock(ctx, *url, "25h"); err != nil {
+	if err := advanceClock(ctx, url, "25h"); err != nil {
 		return err
 	}
 
@@ -121,7 +155,7 @@ func run(args []string, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "   read 3 customers without logging in")
 
-	stats, err := sandboxStats(ctx, *url)
+	stats, err := sandboxStats(ctx, url)
 	if err != nil {
 		return err
 	}

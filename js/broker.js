@@ -1,0 +1,175 @@
+// @ts-check
+// TokenBroker and brokerStorage: one token request at a time for a whole Workers
+// deployment, however many isolates serve it.
+//
+// Design. The broker is a Durable Object that is a lock and a store, nothing more: it holds
+// the token state in its own storage (this.ctx.storage) and a lease lock in memory. Each
+// isolate keeps its own client (the core and the lease in memory, so the hot path makes no
+// broker call at all), with brokerStorage as its Storage: when a token is needed, the
+// client takes the broker's lock, reads the state, lets the core decide, makes the token
+// request only if the state read under the lock still needs one, stores the result and
+// releases the lock. So 200 cold requests across isolates make one login (the first
+// holder's; the others read its token under the lock), and an expiry makes one refresh.
+// This is the acquisition loop every runtime already runs over a locked store (Node's
+// fileStorage is the same idea): nothing new to get wrong.
+//
+// Why not let the broker run a client of its own and hand out leases? That DO would need
+// the client secret and the WebAssembly core, and a Storage-shaped API could not express
+// it. The price of this design: a holder whose request dies mid-acquisition keeps the lock
+// until its lease runs out (default 30 s: one token request's default timeout), and then
+// the next waiter goes; a lock the broker cannot give within waitMs fails, the client
+// reports a storage_error and goes on without it. Either costs at most an extra token
+// request, never a wrong token: the core re-checks every state it reads.
+//
+// The stub is called through JS RPC (compatibility date 2024-04-03 or later), not fetch:
+// typed calls with structured-clone values, no routes or JSON to parse, and no HTTP handler
+// through which anything could ask the broker for the tokens. The broker's input gate keeps
+// its storage operations consistent; its lock serialises the isolates.
+import { DurableObject } from 'cloudflare:workers';
+
+/** The key of the token state in the broker's storage. */
+const STATE_KEY = 'caspio-token-state';
+
+const DEFAULT_LEASE_MS = 30_000;
+const DEFAULT_WAIT_MS = 60_000;
+const MAX_MS = 300_000;
+
+/**
+ * The Durable Object class that holds the token state of a deployment and a lock over it.
+ * Export it from the Worker's main module and bind it (durable_objects in wrangler.jsonc);
+ * reach it through brokerStorage. Its methods are called over RPC by brokerStorage.
+ */
+export class TokenBroker extends DurableObject {
+  /** @type {null | {id: string, timer: ReturnType<typeof setTimeout>}} */
+  #holder = null;
+  /** @type {{id: string, leaseMs: number, grant: (id: string) => void, timer: ReturnType<typeof setTimeout>}[]} */
+  #waiters = [];
+
+  /**
+   * Waits for the lock and returns its ID, for unlock. The lock lapses after leaseMs
+   * (a holder may have died); a caller not granted it within waitMs gets an error.
+   * @param {{leaseMs?: number, waitMs?: number}} [options]
+   * @returns {Promise<string>}
+   */
+  async lock(options = {}) {
+    const leaseMs = boundedMs(options?.leaseMs, DEFAULT_LEASE_MS);
+    const waitMs = boundedMs(options?.waitMs, DEFAULT_WAIT_MS);
+    const id = crypto.randomUUID();
+    if (this.#holder === null) {
+      this.#grant(id, leaseMs);
+      return id;
+    }
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        id,
+        leaseMs,
+        grant: resolve,
+        timer: setTimeout(() => {
+          const i = this.#waiters.indexOf(waiter);
+          if (i >= 0) this.#waiters.splice(i, 1);
+          reject(new Error(`caspio-auth: TokenBroker: waited ${waitMs} ms for the token lock`));
+        }, waitMs),
+      };
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /**
+   * Releases the lock id; false when it is no longer held (its lease ran out).
+   * @param {string} id
+   */
+  async unlock(id) {
+    if (this.#holder === null || this.#holder.id !== id) return false;
+    clearTimeout(this.#holder.timer);
+    this.#holder = null;
+    this.#next();
+    return true;
+  }
+
+  /** The stored token state, or null. */
+  async getState() {
+    return (await this.ctx.storage.get(STATE_KEY)) ?? null;
+  }
+
+  /** @param {object} state */
+  async setState(state) {
+    if (typeof state !== 'object' || state === null || Array.isArray(state)) {
+      throw new TypeError('caspio-auth: TokenBroker.setState(state) takes the token state object');
+    }
+    await this.ctx.storage.put(STATE_KEY, state);
+  }
+
+  async deleteState() {
+    await this.ctx.storage.delete(STATE_KEY);
+  }
+
+  /** @param {string} id @param {number} leaseMs */
+  #grant(id, leaseMs) {
+    const timer = setTimeout(() => {
+      if (this.#holder?.id !== id) return;
+      this.#holder = null;
+      this.#next();
+    }, leaseMs);
+    this.#holder = { id, timer };
+  }
+
+  #next() {
+    const waiter = this.#waiters.shift();
+    if (waiter === undefined) return;
+    clearTimeout(waiter.timer);
+    this.#grant(waiter.id, waiter.leaseMs);
+    waiter.grant(waiter.id);
+  }
+}
+
+/**
+ * Returns a storage whose state and lock are the TokenBroker's named name in namespace:
+ * isolates sharing it make one token request at a time between them.
+ * @param {import('./index.js').TokenBrokerNamespace} namespace the binding, e.g. env.CASPIO_BROKER
+ * @param {string} [name] the broker's name; one per client ID when several share a namespace
+ * @param {{lockLease?: number, lockTimeout?: number}} [options] in milliseconds
+ * @returns {import('./index.js').Storage & {readonly name: string}}
+ */
+export function brokerStorage(namespace, name = 'default', options = {}) {
+  if (typeof namespace !== 'object' || namespace === null ||
+      typeof namespace.idFromName !== 'function' || typeof namespace.get !== 'function') {
+    throw new TypeError('caspio-auth: brokerStorage(namespace, name) takes a Durable Object namespace binding of the TokenBroker class, such as env.CASPIO_BROKER; add it to durable_objects in wrangler.jsonc and export TokenBroker from the Worker');
+  }
+  if (typeof name !== 'string' || name === '') {
+    throw new TypeError('caspio-auth: brokerStorage(namespace, name): name must be a non-empty string, e.g. "default"');
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('caspio-auth: brokerStorage(namespace, name, options): options must be an object such as {lockLease: 30000}');
+  }
+  const unknown = Object.keys(options).filter((k) => k !== 'lockLease' && k !== 'lockTimeout');
+  if (unknown.length > 0) {
+    throw new TypeError(`caspio-auth: unknown brokerStorage option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; the options are lockLease and lockTimeout`);
+  }
+  for (const key of /** @type {const} */ (['lockLease', 'lockTimeout'])) {
+    const v = options[key];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > MAX_MS)) {
+      throw new TypeError(`caspio-auth: brokerStorage option ${key} must be a positive number of milliseconds, at most ${MAX_MS}`);
+    }
+  }
+  const lockOptions = { leaseMs: options.lockLease ?? DEFAULT_LEASE_MS, waitMs: options.lockTimeout ?? DEFAULT_WAIT_MS };
+  const id = namespace.idFromName(name);
+  // A stub per call (cheap): a stub made in one request's context is never used by another.
+  const broker = () => /** @type {TokenBroker} */ (namespace.get(id));
+
+  return {
+    name,
+    async get() { return (await broker().getState()) ?? null; },
+    async set(state) { await broker().setState(state); },
+    async delete() { await broker().deleteState(); },
+    async lock() {
+      const lockId = await broker().lock(lockOptions);
+      return async () => { await broker().unlock(lockId); };
+    },
+    toJSON() { return { storage: 'broker', name }; },
+  };
+}
+
+/** @param {unknown} v @param {number} fallback */
+function boundedMs(v, fallback) {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.min(v, MAX_MS) : fallback;
+}

@@ -1,0 +1,98 @@
+// @ts-check
+// kvStorage: the token state in Workers KV, for Workers whose isolates (many, in many
+// locations) should share one token instead of logging in once each. The value is the
+// state's JSON, the format every runtime writes, under one key: a Go Worker using
+// caspio-auth's workers.NewKVStore with the same key shares it.
+import { CaspioStateError } from './errors.js';
+
+/** The shortest expirationTtl Workers KV accepts, in seconds. */
+const MIN_KV_TTL = 60;
+
+/** How long Caspio keeps a refresh token, as the core counts it (decide.go). */
+const DAY_MS = 24 * 60 * 60 * 1000;
+const REFRESH_UNUSED_LIFETIME_MS = 60 * DAY_MS;
+const REFRESH_LIFETIME_MS = 365 * DAY_MS;
+
+/** A token state is a few hundred bytes; a larger value is not one. */
+const MAX_STATE = 1 << 20;
+
+/**
+ * Returns a storage that keeps the state in a Workers KV namespace under key.
+ *
+ * KV is eventually consistent: a write may take up to a minute to be seen in other
+ * locations, and a read may return the value an edge cache held. It has no lock, and none
+ * is offered here, since KV cannot give mutual exclusion. What a stale read costs is
+ * bounded: the core re-checks every state it reads (expiry, owner, counters) before it
+ * hands out a lease, so a stale state can only make an isolate refresh (an old access
+ * token) or log in (no state yet visible) when it need not have; it never makes it send an
+ * expired or foreign token. So a deployment on KV may make a few extra logins on cold
+ * starts across locations; brokerStorage makes exactly one token request at a time.
+ *
+ * Each value is written with an expirationTtl: until the refresh token expires on Caspio's
+ * side (or the access token expires, when it is later or there is no refresh token), at
+ * least 60 seconds, so that KV drops a state that nobody can use any more.
+ *
+ * @param {import('./index.js').KVNamespaceLike} namespace the KV binding, e.g. env.CASPIO_TOKENS
+ * @param {string} [key] default "caspio-token"; give one key per client ID when several share a namespace
+ * @returns {import('./index.js').Storage & {readonly key: string}}
+ */
+export function kvStorage(namespace, key = 'caspio-token') {
+  if (typeof namespace !== 'object' || namespace === null ||
+      typeof namespace.get !== 'function' || typeof namespace.put !== 'function' || typeof namespace.delete !== 'function') {
+    throw new TypeError('caspio-auth: kvStorage(namespace, key) takes a Workers KV namespace binding such as env.CASPIO_TOKENS; add it to kv_namespaces in wrangler.jsonc');
+  }
+  if (typeof key !== 'string' || key === '' || key.length > 512) {
+    throw new TypeError('caspio-auth: kvStorage(namespace, key): key must be a non-empty string of at most 512 characters, e.g. "caspio-token"');
+  }
+  return {
+    key,
+
+    async get() {
+      const text = await namespace.get(key, { type: 'text' });
+      if (text === null || text === undefined || text.trim() === '') return null;
+      if (text.length > MAX_STATE) {
+        throw new CaspioStateError(`caspio-auth: KV key ${key} holds ${text.length} characters, more than a token state; it is replaced at the next save`);
+      }
+      try {
+        return JSON.parse(text);
+      } catch {
+        // Described without quoting: the text could hold part of a token.
+        throw new CaspioStateError(`caspio-auth: KV key ${key} is not valid JSON; it is replaced at the next save`);
+      }
+    },
+
+    async set(state) {
+      const ttl = expirationTtl(state, Date.now());
+      await namespace.put(key, JSON.stringify(state), ttl === null ? undefined : { expirationTtl: ttl });
+    },
+
+    async delete() {
+      await namespace.delete(key);
+    },
+
+    toJSON() { return { storage: 'kv', key }; },
+  };
+}
+
+/**
+ * The expirationTtl, in seconds, of a stored state: until the later of its refresh token's
+ * expiry (60 days after minting if never used, a year if used) and its access token's, at
+ * least KV's minimum of 60; null (no expiry) when the state holds no token, so that its
+ * counters are kept.
+ * @param {any} state
+ * @param {number} now
+ * @returns {number | null}
+ */
+export function expirationTtl(state, now) {
+  let until = 0;
+  const issued = Number(state?.refresh_issued_at);
+  if (typeof state?.refresh_token === 'string' && state.refresh_token !== '' && Number.isFinite(issued)) {
+    until = issued + (Number(state.refresh_used_at) > 0 ? REFRESH_LIFETIME_MS : REFRESH_UNUSED_LIFETIME_MS);
+  }
+  const expires = Number(state?.expires_at);
+  if (typeof state?.access_token === 'string' && state.access_token !== '' && Number.isFinite(expires)) {
+    until = Math.max(until, expires);
+  }
+  if (until === 0) return null;
+  return Math.max(MIN_KV_TTL, Math.ceil((until - now) / 1000));
+}

@@ -1,0 +1,577 @@
+// The admin page (web/) in Chromium, against `caspio-demo -serve`: the page, the sandbox
+// and caspio-auth on one origin. Each test has a fresh browser context (empty storages)
+// and a reset sandbox, and ends with no console error.
+//
+//   node --test tests/browser/admin.test.js      (after ./build.sh build)
+import { test, describe, before, after, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { launchChromium, collectErrors, ARTIFACTS } from './helpers/chromium.js';
+import { startDemo } from './helpers/demo-server.js';
+
+const SECRET = 'sandbox-secret';
+const CLIENT_ID = 'sandbox-client';
+const LAPTOP = { width: 1280, height: 860 };
+
+/**
+ * Console messages Chromium itself prints for a fetch answered 4xx. A test that provokes
+ * such an answer on purpose (a 401 from an expired token, a bad query) allows its status;
+ * anything else in the console fails the test.
+ */
+const failedLoad = (status) => new RegExp(`^console: Failed to load resource: the server responded with a status of ${status}\\b`);
+
+let demo;
+let browser;
+before(async () => {
+  [demo, browser] = await Promise.all([startDemo(), launchChromium()]);
+});
+after(async () => {
+  await browser?.close();
+  await demo?.stop();
+});
+
+/** A control or stats call on the sandbox, on the page's origin. */
+async function sandbox(path, method = 'GET') {
+  const res = await fetch(demo.origin + path, { method });
+  assert.ok(res.ok, `${method} ${path}: ${res.status}`);
+  return res.json();
+}
+
+/** A REST call made by the test itself (its own login), to check what the page did. */
+async function api(path) {
+  const tokenRes = await fetch(`${demo.origin}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: SECRET }),
+  });
+  const { access_token: token } = await tokenRes.json();
+  const res = await fetch(`${demo.origin}/rest/v2/${path}`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200, `GET ${path}`);
+  return res.json();
+}
+
+/** Opens the page in a fresh context; the returned check() asserts a clean console. */
+async function openPage({ viewport = LAPTOP, allow = [], permissions = [] } = {}) {
+  const context = await browser.newContext({ viewport });
+  if (permissions.length > 0) await context.grantPermissions(permissions, { origin: demo.origin });
+  const page = await context.newPage();
+  const errors = collectErrors(page);
+  await page.goto(demo.url);
+  await page.waitForSelector('body[data-ready="true"]');
+  return {
+    page,
+    context,
+    check() {
+      const unexpected = errors.filter((e) => !allow.some((re) => re.test(e)));
+      assert.deepEqual(unexpected, [], 'console errors');
+    },
+  };
+}
+
+/** Fills what the demo did not prefill and connects; waits for the table list. */
+async function connect(page, { credentials = 'body', apiVersion = 'v2', secret = SECRET, tokenStorage = 'session', remember = false } = {}) {
+  await page.selectOption('#credentials', credentials);
+  await page.selectOption('#api-version', apiVersion);
+  await page.selectOption('#token-storage', tokenStorage);
+  await page.fill('#client-secret', secret);
+  if (remember) await page.check('#remember-secret');
+  await page.click('#connect-button');
+}
+
+async function tableNames(page) {
+  await page.waitForSelector('#table-list button');
+  return page.$$eval('#table-list button', (bs) => bs.map((b) => b.textContent));
+}
+
+async function openTable(page, name) {
+  await page.click(`#table-list button[data-table="${name}"]`);
+  await page.waitForSelector('#grid tbody tr');
+}
+
+/** Every key and value of both storages, as one string per entry. */
+async function storageDump(page) {
+  return page.evaluate(() => {
+    const out = [];
+    for (const [label, area] of [['local', localStorage], ['session', sessionStorage]]) {
+      for (let i = 0; i < area.length; i++) {
+        const key = area.key(i);
+        out.push(`${label} ${key} = ${area.getItem(key)}`);
+      }
+    }
+    return out;
+  });
+}
+
+/** Hides the status toast, which would cover part of a screenshot for a few seconds. */
+const hideToast = (page) => page.evaluate(() => {
+  const toast = document.getElementById('status');
+  toast.style.transition = 'none';
+  toast.classList.remove('visible');
+});
+
+const shot = async (page, name, options = {}) => {
+  await hideToast(page);
+  await page.screenshot({ path: join(ARTIFACTS, `admin-${name}.png`), ...options });
+};
+
+describe('admin page', () => {
+  beforeEach(async () => { await sandbox('/__sandbox/reset', 'POST'); });
+
+  test('the demo prefills the form; connecting with credentials in the body or a Basic header lists the tables', async () => {
+    for (const credentials of ['body', 'basic']) {
+      const { page, context, check } = await openPage();
+      assert.equal(await page.inputValue('#integration-url'), demo.origin);
+      assert.equal(await page.inputValue('#client-id'), CLIENT_ID);
+      if (credentials === 'body') await shot(page, 'connect-form', { fullPage: true });
+
+      const tokenRequests = [];
+      page.on('request', (r) => { if (r.url() === `${demo.origin}/oauth/token`) tokenRequests.push(r); });
+      await connect(page, { credentials });
+      assert.deepEqual(await tableNames(page), ['Customers', 'Orders', 'Products']);
+      await page.waitForSelector('#connection-badge.badge-on');
+
+      assert.equal(tokenRequests.length, 1, 'one login');
+      const body = new URLSearchParams(tokenRequests[0].postData() ?? '');
+      const authorization = await tokenRequests[0].headerValue('authorization');
+      assert.equal(body.get('grant_type'), 'client_credentials');
+      if (credentials === 'body') {
+        assert.equal(body.get('client_secret'), SECRET);
+        assert.equal(authorization, null);
+      } else {
+        assert.equal(body.get('client_secret'), null);
+        assert.equal(authorization, `Basic ${Buffer.from(`${CLIENT_ID}:${SECRET}`).toString('base64')}`);
+      }
+      check();
+      await context.close();
+    }
+    const stats = await sandbox('/__sandbox/stats');
+    assert.equal(stats.token_requests.client_credentials, 2);
+  });
+
+  test('pages through the 2,500 orders (v3 gives the total)', async () => {
+    const { page, context, check } = await openPage();
+    await connect(page, { apiVersion: 'v3' });
+    await tableNames(page);
+    await openTable(page, 'Orders');
+    await page.selectOption('#page-size', '100');
+    await page.waitForFunction(() => document.querySelectorAll('#grid tbody tr').length === 100);
+    assert.match(await page.textContent('#page-info'), /records 1–100 of 2,500 · page 1 of 25/);
+    assert.ok(await page.isDisabled('#page-prev'));
+
+    await page.click('#page-next');
+    await page.waitForSelector('#grid tbody tr[data-key="101"]');
+    assert.match(await page.textContent('#page-info'), /records 101–200 of 2,500 · page 2 of 25/);
+
+    await page.fill('#page-number', '25');
+    await page.press('#page-number', 'Enter');
+    await page.waitForSelector('#grid tbody tr[data-key="2500"]');
+    assert.ok(await page.isDisabled('#page-next'));
+
+    await page.click('#page-prev');
+    await page.waitForSelector('#grid tbody tr[data-key="2400"]');
+    assert.equal(await page.inputValue('#page-number'), '24');
+
+    // The screenshot for the README: the first page of Orders at laptop width.
+    await page.selectOption('#page-size', '25');
+    await page.waitForSelector('#grid tbody tr[data-key="1"]');
+    await shot(page, 'table-grid');
+    // docs/admin-page.png, shown in README.md, is a copy of this screenshot, made by hand.
+    check();
+    await context.close();
+  });
+
+  test('creates, edits and deletes a record (checked through the API)', async () => {
+    const { page, context, check } = await openPage();
+    await connect(page);
+    await tableNames(page);
+    await openTable(page, 'Orders');
+
+    await page.click('#record-add');
+    await page.waitForSelector('#add-dialog[open]');
+    await page.fill('#add-CustomerID', '7');
+    await page.fill('#add-Product', 'Admin Page Lamp');
+    await page.fill('#add-Quantity', '2');
+    await page.fill('#add-Total', '19.5');
+    await page.fill('#add-Status', 'Pending');
+    await page.fill('#add-OrderDate', '2026-01-02T03:04:05');
+    await page.press('#add-OrderDate', 'Enter');
+    await page.waitForFunction(() => /Added record 2501 to Orders/.test(document.getElementById('status').textContent));
+    assert.equal(await page.isVisible('#add-dialog'), false);
+    let [added] = (await api('tables/Orders/records?q.where=PK_ID=2501')).Result;
+    assert.equal(added.Product, 'Admin Page Lamp');
+    assert.equal(added.Total, 19.5);
+
+    // Edit the new record's Status inline, on the last page.
+    await page.fill('#page-number', '101');
+    await page.press('#page-number', 'Enter');
+    await page.waitForSelector('#grid tr[data-key="2501"]');
+    await page.click('#grid tr[data-key="2501"] button.cell[data-field="Status"]');
+    const input = page.locator('#grid tr[data-key="2501"] input.cell-input');
+    await input.fill('Shipped');
+    await input.press('Enter');
+    await page.waitForSelector('#grid tr[data-key="2501"] button.cell[data-field="Status"]:text("Shipped")');
+    [added] = (await api('tables/Orders/records?q.where=PK_ID=2501')).Result;
+    assert.equal(added.Status, 'Shipped');
+
+    // A bad value is refused in the page, before any request.
+    await page.click('#grid tr[data-key="2501"] button.cell[data-field="Quantity"]');
+    await input.fill('two');
+    await input.press('Enter');
+    await page.waitForSelector('#tables-error:not([hidden])');
+    assert.match(await page.textContent('#tables-error'), /Quantity takes a whole number; "two" is not one/);
+    await input.press('Escape');
+    assert.equal(await page.isVisible('#tables-error'), false);
+
+    // Delete asks first: Cancel keeps the record, Delete removes it.
+    await page.click('#grid tr[data-key="2501"] .row-delete');
+    await page.waitForSelector('#delete-dialog[open]');
+    assert.match(await page.textContent('#delete-text'), /Record 2501 will be deleted from Orders/);
+    await page.keyboard.press('Enter'); // Cancel has the focus
+    assert.equal(await page.isVisible('#delete-dialog'), false);
+    assert.equal((await api('tables/Orders/records?q.where=PK_ID=2501')).Result.length, 1);
+
+    await page.click('#grid tr[data-key="2501"] .row-delete');
+    await page.click('#delete-confirm');
+    await page.waitForFunction(() => /Deleted record 2501/.test(document.getElementById('status').textContent));
+    await page.waitForFunction(() => !document.querySelector('#grid tr[data-key="2501"]'));
+    assert.equal((await api('tables/Orders/records?q.where=PK_ID=2501')).Result.length, 0);
+    check();
+    await context.close();
+  });
+
+  test('an access token expired on the server is refreshed without the user noticing', async () => {
+    const { page, context, check } = await openPage({ allow: [failedLoad(401)] });
+    await connect(page);
+    await tableNames(page);
+    await page.waitForSelector('#token-state[data-phase="valid"]');
+    assert.match(await page.textContent('#token-countdown'), /^2[34] h \d\d m \d\d s$/);
+
+    await sandbox('/__sandbox/clock?advance=25h', 'POST');
+    await page.click('#tables-reload');
+    await page.waitForFunction(() => document.getElementById('token-refreshes')?.textContent === '1');
+    await page.waitForSelector('#token-state[data-phase="valid"]');
+    assert.equal(await page.isVisible('#tables-error'), false, 'the call succeeded');
+    assert.equal(await page.textContent('#token-logins'), '1');
+    assert.match(await page.textContent('#token-events'), /Refreshed: new access token/);
+    assert.match(await page.textContent('#refresh-limit'), /of 1 year \(used\)/);
+    const stats = await sandbox('/__sandbox/stats');
+    assert.equal(stats.token_requests.client_credentials, 1);
+    assert.equal(stats.token_requests.refresh_token, 1);
+
+    // The token stays masked until Show is pressed.
+    const stored = await page.evaluate(() => Object.values(sessionStorage).map((v) => { try { return JSON.parse(v); } catch { return null; } }).find((s) => s?.access_token));
+    assert.ok(stored?.access_token);
+    assert.ok(!(await page.textContent('#token-value')).includes(stored.access_token));
+    await page.click('#token-show');
+    assert.equal(await page.textContent('#token-value'), stored.access_token);
+    assert.equal(await page.getAttribute('#token-show', 'aria-pressed'), 'true');
+    await page.click('#token-show');
+    await hideToast(page);
+    await page.locator('#token-heading').locator('xpath=ancestor::section').screenshot({ path: join(ARTIFACTS, 'admin-token-panel.png') });
+    check();
+    await context.close();
+  });
+
+  test('after the refresh token is revoked, the next call logs in again', async () => {
+    const { page, context, check } = await openPage({ allow: [failedLoad(401), failedLoad(400)] });
+    await connect(page);
+    await tableNames(page);
+    await sandbox('/__sandbox/revoke', 'POST');
+    await sandbox('/__sandbox/clock?advance=25h', 'POST'); // the refresh is tried first, and refused
+    await page.click('#tables-reload');
+    await page.waitForFunction(() => document.getElementById('token-logins')?.textContent === '2');
+    await page.waitForSelector('#token-state[data-phase="valid"]');
+    assert.equal(await page.isVisible('#tables-error'), false, 'the call succeeded');
+    const stats = await sandbox('/__sandbox/stats');
+    assert.equal(stats.token_requests.client_credentials, 2);
+    check();
+    await context.close();
+  });
+
+  test('a wrong secret shows a clear error that does not contain it', async () => {
+    const wrong = 'wrong-secret-7Hq2vX';
+    const { page, context, check } = await openPage({ allow: [failedLoad(401)] });
+    await connect(page, { secret: wrong });
+    await page.waitForSelector('#connect-error:not([hidden])');
+    const message = await page.textContent('#connect-error');
+    assert.match(message, /The token endpoint refused the request/);
+    assert.match(message, /invalid_client/);
+    assert.match(message, /Check the Client ID and Client Secret/);
+    assert.ok(!message.includes(wrong), 'the error shows no secret');
+    assert.ok(!(await page.evaluate(() => document.body.innerText)).includes(wrong), 'no secret anywhere on the page');
+    assert.ok(!(await storageDump(page)).some((e) => e.includes(wrong)), 'no secret in storage');
+    assert.equal(await page.textContent('#connection-badge'), 'Connection failed');
+    assert.equal(await page.isVisible('#connect-form'), true, 'the form stays open to fix it');
+    await shot(page, 'error');
+    check();
+    await context.close();
+  });
+
+  test('a reload keeps the session (sessionStorage) without a new login', async () => {
+    const { page, context, check } = await openPage();
+    await connect(page);
+    await tableNames(page);
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    assert.deepEqual(await tableNames(page), ['Customers', 'Orders', 'Products']);
+    await page.waitForSelector('#connection-badge.badge-on');
+    assert.equal(await page.getAttribute('#token-state', 'data-phase'), 'valid');
+    assert.equal(await page.textContent('#token-logins'), '1');
+    const stats = await sandbox('/__sandbox/stats');
+    assert.equal(stats.token_requests.client_credentials, 1, 'no new login');
+    assert.equal(stats.token_requests.refresh_token ?? 0, 0);
+    check();
+    await context.close();
+  });
+
+  test('a session restored without the secret asks for it once the token is refused, then refreshes', async () => {
+    const { page, context, check } = await openPage({ allow: [failedLoad(401)] });
+    await connect(page);
+    await tableNames(page);
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    await tableNames(page);
+    assert.equal(await page.inputValue('#client-secret'), '', 'the secret did not survive the reload');
+
+    await sandbox('/__sandbox/clock?advance=25h', 'POST');
+    await page.click('#tables-reload');
+    await page.waitForSelector('#connect-error:not([hidden])');
+    assert.match(await page.textContent('#connect-error'), /needs the Client Secret/);
+    assert.equal(await page.isVisible('#client-secret'), true, 'the form is open to take it');
+    let stats = await sandbox('/__sandbox/stats');
+    assert.equal(stats.token_requests.refresh_token ?? 0, 0, 'no token request went out without the secret');
+
+    await page.fill('#client-secret', SECRET);
+    await page.press('#client-secret', 'Enter');
+    await page.waitForFunction(() => document.getElementById('token-refreshes')?.textContent === '1');
+    await page.waitForSelector('#connection-badge.badge-on');
+    stats = await sandbox('/__sandbox/stats');
+    assert.equal(stats.token_requests.client_credentials, 1, 'the stored refresh token was used: no new login');
+    assert.equal(stats.token_requests.refresh_token, 1);
+    check();
+    await context.close();
+  });
+
+  test('no secret in any storage unless remembered; Forget clears everything', async () => {
+    const { page, context, check } = await openPage();
+    await connect(page);
+    await tableNames(page);
+    let dump = await storageDump(page);
+    assert.ok(!dump.some((e) => e.includes(SECRET)), `no secret stored:\n${dump.join('\n')}`);
+    assert.ok(dump.some((e) => e.startsWith('session caspio-auth') && e.includes('access_token')), 'tokens in sessionStorage');
+    assert.ok(!dump.some((e) => e.startsWith('local ')), 'nothing in localStorage');
+
+    // Tokens on this device, and the secret remembered: localStorage, with a warning.
+    await page.click('#connect-toggle');
+    await page.selectOption('#token-storage', 'local');
+    await page.fill('#client-secret', SECRET);
+    await page.check('#remember-secret');
+    assert.match(await page.textContent('#remember-warning'), /stored unencrypted in this browser's localStorage/);
+    await page.click('#connect-button');
+    await page.waitForSelector('#connect-form', { state: 'hidden' });
+    dump = await storageDump(page);
+    assert.ok(dump.some((e) => e.startsWith('local caspio-auth') && e.includes(SECRET)), 'the secret is remembered');
+    assert.ok(dump.some((e) => e.startsWith('local caspio-auth') && e.includes('access_token')), 'tokens in localStorage');
+    assert.ok(!dump.some((e) => e.startsWith('session caspio-auth') && e.includes('access_token')), `none left in sessionStorage:\n${dump.join('\n')}`);
+    assert.equal((await sandbox('/__sandbox/stats')).token_requests.client_credentials, 1, 'the tokens moved: no new login');
+
+    await page.click('#connect-toggle');
+    await page.click('#forget-button');
+    dump = await storageDump(page);
+    assert.deepEqual(dump.filter((e) => / caspio-auth/.test(e)), [], 'Forget leaves no caspio-auth key');
+    assert.equal(await page.inputValue('#client-secret'), '');
+    assert.equal(await page.textContent('#connection-badge'), 'Not connected');
+    assert.equal(await page.getAttribute('#token-state', 'data-phase'), 'none');
+    check();
+    await context.close();
+  });
+
+  test('the REST explorer shows X-Caspio-Request-ID, Caspio errors and checks the JSON body', async () => {
+    const { page, context, check } = await openPage({ allow: [failedLoad(400)] });
+    await connect(page);
+    await tableNames(page);
+
+    await page.fill('#ex-path', 'tables/Orders/records');
+    await page.fill('#q-where', "NoSuchField = 'x'");
+    await page.press('#q-where', 'Enter');
+    await page.waitForSelector('#ex-error:not([hidden])');
+    const error = await page.textContent('#ex-error');
+    assert.match(error, /Caspio answered 400 IncorrectQueryParameter/);
+    assert.match(error, /CodeIncorrectQueryParameter/);
+    assert.match(error, /Message.*NoSuchField/);
+    assert.match(await page.textContent('#ex-request-id'), /^X-Caspio-Request-ID [0-9a-f-]{36}$/);
+    assert.match(await page.textContent('#ex-status'), /^400/);
+
+    await page.fill('#q-where', "Status = 'Shipped'");
+    await page.fill('#q-select', 'PK_ID, Product, Total');
+    await page.fill('#q-orderby', 'Total DESC');
+    await page.fill('#q-pagesize', '5');
+    await page.fill('#q-pagenumber', '');
+    const sent = page.waitForRequest((r) => r.url().includes('/rest/v2/tables/Orders/records'));
+    await page.click('#ex-send');
+    const url = new URL((await sent).url());
+    assert.deepEqual([...url.searchParams.keys()].sort(), ['q.orderBy', 'q.pageSize', 'q.select', 'q.where'], 'empty parameters are left out');
+    await page.waitForSelector('#ex-status.pill-ok');
+    assert.match(await page.textContent('#ex-time'), /^\d+ ms$/);
+    assert.equal(await page.isVisible('#ex-error'), false);
+    const body = JSON.parse(await page.textContent('#ex-body-out'));
+    assert.equal(body.Result.length, 5);
+    assert.deepEqual(Object.keys(body.Result[0]), ['PK_ID', 'Product', 'Total']);
+    await page.click('#ex-response details.headers summary');
+    assert.match(await page.textContent('#ex-headers-out tr.highlight'), /X-Caspio-Request-ID\s*[0-9a-f-]{36}/);
+    await hideToast(page);
+    await page.locator('#explorer-heading').locator('xpath=ancestor::section').screenshot({ path: join(ARTIFACTS, 'admin-explorer.png') });
+
+    // A body that is not JSON is refused before sending.
+    const before = (await sandbox('/__sandbox/stats')).resource_requests;
+    await page.selectOption('#ex-method', 'POST');
+    await page.fill('#ex-body', '{"Status": ');
+    await page.click('#ex-send');
+    await page.waitForSelector('#ex-body-error:not([hidden])');
+    assert.match(await page.textContent('#ex-body-error'), /not valid JSON/);
+    assert.equal(await page.getAttribute('#ex-body', 'aria-invalid'), 'true');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'ex-body');
+    assert.equal((await sandbox('/__sandbox/stats')).resource_requests, before, 'nothing was sent');
+    check();
+    await context.close();
+  });
+
+  test('copy as curl redacts the token unless "include the token" is ticked', async () => {
+    const { page, context, check } = await openPage({ permissions: ['clipboard-read', 'clipboard-write'] });
+    await connect(page);
+    await tableNames(page);
+    const token = await page.evaluate(() => Object.values(sessionStorage).map((v) => { try { return JSON.parse(v); } catch { return null; } }).find((s) => s?.access_token)?.access_token);
+    assert.ok(token);
+
+    await page.fill('#ex-path', 'tables/Orders/records');
+    await page.fill('#q-where', 'PK_ID=5');
+    await page.click('#curl-copy');
+    await page.waitForSelector('#curl-output:not([hidden])');
+    const redacted = await page.inputValue('#curl-output');
+    assert.match(redacted, /^curl '.*\/rest\/v2\/tables\/Orders\/records\?q\.where=PK_ID%3D5'/);
+    assert.match(redacted, /-H 'Authorization: Bearer <token>'/);
+    assert.ok(!redacted.includes(token));
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), redacted);
+
+    await page.check('#curl-token');
+    await page.click('#curl-copy');
+    await page.waitForFunction(() => document.getElementById('curl-output').value.includes('Bearer ') && !document.getElementById('curl-output').value.includes('<token>'));
+    assert.ok((await page.inputValue('#curl-output')).includes(`Bearer ${token}`));
+    check();
+    await context.close();
+  });
+
+  test('keyboard: the connect form is tabbed through in order and submitted with Enter', async () => {
+    const { page, context, check } = await openPage();
+    const order = [];
+    for (let i = 0; i < 11; i++) {
+      await page.keyboard.press('Tab');
+      order.push(await page.evaluate(() => document.activeElement?.id ?? ''));
+    }
+    assert.deepEqual(order, [
+      'skip-link', 'endpoint-kind', 'integration-url', 'api-version', 'credentials', 'client-id',
+      'client-secret', 'token-storage', 'remember-secret', 'connect-button', 'forget-button',
+    ]);
+    // Focus is visible: a 3 px outline on the focused control.
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineWidth);
+    assert.equal(outline, '3px');
+
+    await page.focus('#client-secret');
+    await page.keyboard.press('Enter');
+    assert.deepEqual(await tableNames(page), ['Customers', 'Orders', 'Products']);
+    check();
+    await context.close();
+  });
+
+  test('every control has a label, and text contrast meets WCAG AA', async () => {
+    const { page, context, check } = await openPage({ allow: [failedLoad(400)] });
+    await connect(page);
+    await tableNames(page);
+    await openTable(page, 'Orders');
+    await page.click('[data-example="error"]'); // an error box and a response on show
+    await page.waitForSelector('#ex-error:not([hidden])');
+    await page.click('#ex-response details.headers summary');
+    await hideToast(page);
+
+    const problems = await page.evaluate(() => {
+      const visible = (n) => n.getClientRects().length > 0 && getComputedStyle(n).visibility !== 'hidden';
+      const out = [];
+      // Labels: every visible control has an accessible name from a label, aria or its text.
+      for (const n of document.querySelectorAll('input, select, textarea, button')) {
+        if (!visible(n)) continue;
+        const named = (n.labels && n.labels.length > 0) || n.getAttribute('aria-label') || n.getAttribute('aria-labelledby') ||
+          (n.tagName === 'BUTTON' && n.textContent.trim() !== '');
+        if (!named) out.push(`no label: ${n.tagName.toLowerCase()}#${n.id}`);
+      }
+      // Contrast: the text of every visible element against the first opaque background.
+      const rgb = (c) => (c.match(/[\d.]+/g) ?? []).map(Number);
+      const lum = ([r, g, b]) => {
+        const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+      };
+      const background = (n) => {
+        for (let e = n; e; e = e.parentElement) {
+          const c = rgb(getComputedStyle(e).backgroundColor);
+          if (c.length === 3 || (c.length === 4 && c[3] === 1)) return c.slice(0, 3);
+        }
+        return [255, 255, 255];
+      };
+      const faded = (n) => {
+        for (let e = n; e; e = e.parentElement) if (Number(getComputedStyle(e).opacity) < 1) return true;
+        return false;
+      };
+      for (const n of document.querySelectorAll('body *')) {
+        const hasText = [...n.childNodes].some((c) => c.nodeType === 3 && c.textContent.trim() !== '');
+        if (!hasText || !visible(n) || n.closest(':disabled, [aria-disabled="true"]') || faded(n)) continue;
+        const style = getComputedStyle(n);
+        const fg = rgb(style.color).slice(0, 3);
+        const [l1, l2] = [lum(fg), lum(background(n))].sort((a, b) => b - a);
+        const ratio = (l1 + 0.05) / (l2 + 0.05);
+        const size = parseFloat(style.fontSize);
+        const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+        if (ratio < (large ? 3 : 4.5)) out.push(`contrast ${ratio.toFixed(2)}: ${n.tagName.toLowerCase()}#${n.id}.${n.className} "${n.textContent.trim().slice(0, 30)}"`);
+      }
+      return out;
+    });
+    assert.deepEqual(problems, []);
+    check();
+    await context.close();
+  });
+
+  test('at 360 px nothing overflows the viewport sideways but the grid, in its own scroller', async () => {
+    const { page, context, check } = await openPage({ viewport: { width: 360, height: 780 } });
+    await shot(page, 'phone-connect', { fullPage: true });
+    await connect(page);
+    await tableNames(page);
+    await openTable(page, 'Orders');
+    await page.click('[data-example="orders"]');
+    await page.waitForSelector('#ex-status.pill-ok');
+    await page.click('#curl-copy');
+    await page.waitForSelector('#curl-output:not([hidden])');
+
+    const overflow = await page.evaluate(() => {
+      const width = document.documentElement.clientWidth;
+      const scrollers = (node) => {
+        for (let n = node.parentElement; n; n = n.parentElement) {
+          const x = getComputedStyle(n).overflowX;
+          if (x === 'auto' || x === 'scroll' || x === 'hidden') return true;
+        }
+        return false;
+      };
+      const out = [];
+      for (const node of document.querySelectorAll('body *')) {
+        const r = node.getBoundingClientRect();
+        if (r.width === 0 || r.height === 0 || scrollers(node)) continue;
+        if (r.right > width + 0.5 || r.left < -0.5) out.push(`${node.tagName.toLowerCase()}#${node.id}.${node.className} ${Math.round(r.left)}..${Math.round(r.right)}`);
+      }
+      const grid = document.getElementById('grid-scroll');
+      return { width, pageWidth: document.documentElement.scrollWidth, out, gridScrolls: grid.scrollWidth > grid.clientWidth };
+    });
+    assert.equal(overflow.pageWidth, overflow.width, 'the page does not scroll sideways');
+    assert.deepEqual(overflow.out, [], 'elements past the viewport');
+    assert.ok(overflow.gridScrolls, 'the grid scrolls in its own box');
+    await shot(page, 'phone', { fullPage: true });
+    check();
+    await context.close();
+  });
+});

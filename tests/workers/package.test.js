@@ -1,0 +1,263 @@
+// The npm package in Cloudflare Workers as users get it: `npm pack` of js/, unpacked into a
+// fresh project's node_modules, bundled as wrangler bundles (the "workerd" condition), and
+// run in real workerd through Miniflare. It checks what the Workers entry exports, that it
+// imports caspio.wasm as a module, kvStorage's values and expirations in KV, the
+// TokenBroker's lock, and the proxy of proxy/ built from the tarball; and that the Node
+// entry's Workers exports fail with the fix.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { Miniflare } from 'miniflare';
+import { startLoggedSandbox } from './helpers.js';
+import { bundleWorker, root, within } from './js-proxy-helpers.js';
+import { PROXY_KEY, proxyBindings } from './proxy-conformance.js';
+
+const run = promisify(execFile);
+
+/** A Worker that reports on the package from inside workerd. */
+const CHECK_WORKER = `
+import * as pkg from 'caspio-auth';
+import { kvStorage, brokerStorage, CaspioStateError } from 'caspio-auth';
+export { TokenBroker } from 'caspio-auth';
+
+const DAY = 86400000;
+function state(now, { refresh = true, expiresIn = DAY - 1000, used = false } = {}) {
+  const s = { version: 1, client_id: 'c', token_url: 'https://c1.caspio.com/oauth/token', access_token: 'a', expires_at: now + expiresIn, obtained_at: now,
+    counters: { client_credentials_requests: 1, refresh_token_requests: 0, logins: 1, refreshes: 0 } };
+  if (refresh) Object.assign(s, { refresh_token: 'r', refresh_issued_at: now, ...(used ? { refresh_used_at: now } : {}) });
+  return s;
+}
+
+export default {
+  async fetch(request, env) {
+    const { pathname } = new URL(request.url);
+    if (pathname === '/exports') return Response.json(Object.keys(pkg).sort());
+    if (pathname === '/kv') {
+      const now = Date.now();
+      const expiration = async (key) => (await env.KV.list({ prefix: key })).keys[0]?.expiration ?? null;
+      const out = {};
+      const cases = { unused: {}, used: { used: true }, accessOnly: { refresh: false }, short: { refresh: false, expiresIn: 1000 } };
+      for (const [name, opts] of Object.entries(cases)) {
+        const s = kvStorage(env.KV, 'k-' + name);
+        await s.set(state(now, opts));
+        out[name] = { ttl: (await expiration('k-' + name)) - Math.floor(now / 1000), same: JSON.stringify(await s.get()) === JSON.stringify(state(now, opts)),
+          raw: JSON.stringify(JSON.parse(await env.KV.get('k-' + name))) === JSON.stringify(state(now, opts)) };
+      }
+      const s = kvStorage(env.KV);
+      out.defaultKey = s.key;
+      out.missing = await s.get();
+      await env.KV.put('caspio-token', '{"version": 1, "access_tok');
+      try { await s.get(); } catch (e) { out.corrupt = e instanceof CaspioStateError && !e.message.includes('access_tok'); }
+      await s.delete();
+      out.deleted = await s.get();
+      out.noLock = 'lock' in s;
+      try { kvStorage({}); } catch (e) { out.badNamespace = e instanceof TypeError && /kv_namespaces/.test(e.message); }
+      return Response.json(out);
+    }
+    if (pathname === '/broker') {
+      const stub = env.BROKER.get(env.BROKER.idFromName('lock-test'));
+      const out = {};
+      const a = await stub.lock({ leaseMs: 300 });
+      const t = Date.now(); // advances across I/O such as this RPC
+      const b = await stub.lock({ waitMs: 5000 }); // granted when a's lease lapses
+      out.waited = Date.now() - t;
+      out.distinct = typeof b === 'string' && b !== a;
+      out.lapsedUnlock = await stub.unlock(a);
+      try { await stub.lock({ waitMs: 200 }); out.timedOut = false; } catch (e) { out.timedOut = /waited 200 ms/.test(e.message); }
+      out.unlock = await stub.unlock(b);
+      // Waiters are served in order, each when the one before releases.
+      const c = await stub.lock();
+      const order = [];
+      const waiters = [1, 2, 3].map((n) => stub.lock().then(async (id) => { order.push(n); await stub.unlock(id); }));
+      await new Promise((r) => setTimeout(r, 50));
+      await stub.unlock(c);
+      await Promise.all(waiters);
+      out.order = order;
+
+      const s = brokerStorage(env.BROKER, 'storage-test', { lockLease: 1000 });
+      out.empty = await s.get();
+      await s.set({ version: 1, n: 1 });
+      out.back = await s.get();
+      const release = await s.lock();
+      await release();
+      await s.delete();
+      out.deleted = await s.get();
+      out.name = s.name;
+      try { brokerStorage(env.KV); } catch (e) { out.badNamespace = e instanceof TypeError && /durable_objects/.test(e.message); }
+      try { brokerStorage(env.BROKER, 'x', { lockLease: -1 }); } catch (e) { out.badOption = e instanceof TypeError && /lockLease/.test(e.message); }
+      return Response.json(out);
+    }
+    return new Response('not found', { status: 404 });
+  },
+};
+`;
+
+let project;
+let packed;
+let sandbox;
+let mf;
+let output = '';
+
+before(async () => {
+  project = await mkdtemp(join(tmpdir(), 'caspio-workers-package-'));
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', project], { cwd: join(root, 'js') });
+  const [{ filename, files }] = JSON.parse(stdout);
+  packed = files.map((f) => f.path);
+  // What `npm install caspio-auth` puts in node_modules: the tarball's package/ folder.
+  const pkgDir = join(project, 'node_modules', 'caspio-auth');
+  await mkdir(pkgDir, { recursive: true });
+  await run('tar', ['-xzf', join(project, filename), '-C', pkgDir, '--strip-components=1']);
+  await mkdir(join(project, 'src'));
+  await copyFile(join(root, 'proxy', 'src', 'index.js'), join(project, 'src', 'proxy.js'));
+  await writeFile(join(project, 'src', 'check.js'), CHECK_WORKER);
+  await Promise.all([
+    bundleWorker(join(project, 'src', 'proxy.js'), join(project, 'dist', 'proxy')),
+    bundleWorker(join(project, 'src', 'check.js'), join(project, 'dist', 'check')),
+  ]);
+  sandbox = await startLoggedSandbox();
+  const worker = (name, extra) => ({
+    name,
+    modulesRoot: join(project, 'dist', name),
+    scriptPath: join(project, 'dist', name, 'index.js'),
+    modules: true,
+    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }, { type: 'ESModule', include: ['**/*.js'] }],
+    compatibilityDate: '2026-04-01',
+    ...extra,
+  });
+  mf = new Miniflare({
+    workers: [
+      worker('check', { kvNamespaces: ['KV'], durableObjects: { BROKER: 'TokenBroker' } }),
+      worker('proxy', { bindings: proxyBindings(sandbox.url), durableObjects: { CASPIO_BROKER: 'TokenBroker' } }),
+    ],
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.setEncoding('utf8').on('data', (d) => { output += d; });
+      stderr.setEncoding('utf8').on('data', (d) => { output += d; });
+    },
+  });
+  await mf.ready;
+});
+
+after(async () => {
+  await mf?.dispose();
+  await sandbox?.stop();
+  if (project) await rm(project, { recursive: true, force: true });
+});
+
+async function check(path) {
+  const res = await within(15_000, (await mf.getWorker('check')).fetch(`http://check${path}`), path);
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  return JSON.parse(text);
+}
+
+test('the tarball ships the Workers files; the bundle takes the workerd entry and imports caspio.wasm as a module', async () => {
+  for (const file of ['workerd.js', 'kv-storage.js', 'broker.js', 'no-workers.js', 'caspio.wasm', 'wasm_exec.js', 'index.d.ts']) {
+    assert.ok(packed.includes(file), `the tarball lacks ${file}`);
+  }
+  const bundle = await readFile(join(project, 'dist', 'proxy', 'index.js'), 'utf8');
+  assert.match(bundle, /^import \w+ from "\.\/caspio-\w+\.wasm";$/m, 'caspio.wasm is a module import, not bytes compiled at run time');
+  assert.match(bundle, /from "cloudflare:workers"/);
+  assert.doesNotMatch(bundle, /compileStreaming|node:fs/, 'neither the browser nor the Node loader is bundled');
+});
+
+test('in workerd the entry exports exactly what index.d.ts declares', async () => {
+  const dts = await readFile(join(project, 'node_modules', 'caspio-auth', 'index.d.ts'), 'utf8');
+  const declared = [...dts.matchAll(/^export declare (?:const|function|class) (\w+)/gm)].map((m) => m[1]).sort();
+  assert.ok(declared.includes('kvStorage') && declared.includes('brokerStorage') && declared.includes('TokenBroker'));
+  assert.deepEqual(await check('/exports'), declared);
+});
+
+test('kvStorage: the state JSON under one key, expiring with the refresh token (else the access token), at least 60 s; no lock', async () => {
+  const out = await check('/kv');
+  const day = 86400;
+  for (const name of ['unused', 'used', 'accessOnly', 'short']) {
+    assert.ok(out[name].same && out[name].raw, `${name}: the value is the state JSON and reads back`);
+  }
+  const near = (got, want, what) => assert.ok(Math.abs(got - want) <= 2, `${what}: expiration in ${got} s, expected about ${want}`);
+  near(out.unused.ttl, 60 * day, 'a refresh token never used');
+  near(out.used.ttl, 365 * day, 'a refresh token used');
+  near(out.accessOnly.ttl, day - 1, 'no refresh token: the access token');
+  near(out.short.ttl, 60, "at least KV's minimum");
+  assert.equal(out.defaultKey, 'caspio-token');
+  assert.equal(out.missing, null);
+  assert.equal(out.corrupt, true, 'a corrupt value is a CaspioStateError that quotes nothing');
+  assert.equal(out.deleted, null);
+  assert.equal(out.noLock, false, 'KV gives no mutual exclusion, so kvStorage offers no lock');
+  assert.equal(out.badNamespace, true);
+});
+
+test('TokenBroker: a lease lock that lapses, times out waiters and serves them in order; brokerStorage round-trips', async () => {
+  const out = await check('/broker');
+  assert.ok(out.waited >= 250 && out.waited < 5000, `a second lock() is granted once the first lease (300 ms) lapses: waited ${out.waited} ms`);
+  assert.equal(out.distinct, true);
+  assert.equal(out.lapsedUnlock, false, 'a lapsed lock cannot be released');
+  assert.equal(out.timedOut, true, 'a waiter gives up after waitMs');
+  assert.equal(out.unlock, true);
+  assert.deepEqual(out.order, [1, 2, 3]);
+  assert.equal(out.empty, null);
+  assert.deepEqual(out.back, { version: 1, n: 1 });
+  assert.equal(out.deleted, null);
+  assert.equal(out.name, 'storage-test');
+  assert.equal(out.badNamespace, true);
+  assert.equal(out.badOption, true);
+});
+
+test('the proxy built from the tarball serves requests with the broker, logging in once', async () => {
+  const proxy = await mf.getWorker('proxy');
+  for (let i = 0; i < 3; i++) {
+    const res = await within(15_000, proxy.fetch('http://proxy.test/caspio/tables/Orders/records?q.pageSize=5', { headers: { 'X-Proxy-Key': PROXY_KEY } }), 'proxy request');
+    const body = await res.text();
+    assert.equal(res.status, 200, body);
+    assert.equal(JSON.parse(body).Result.length, 5);
+  }
+  assert.deepEqual((await sandbox.stats()).token_requests, { client_credentials: 1 });
+  assert.match(output, /GET \/tables\/Orders\/records 200/);
+});
+
+/** JSON with // comments (wrangler.jsonc), parsed: comments outside strings are dropped. */
+function parseJSONC(text) {
+  let out = '';
+  for (let i = 0, inString = false; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      out += c;
+      if (c === '\\') out += text[++i];
+      else if (c === '"') inString = false;
+    } else if (c === '"') {
+      inString = true;
+      out += c;
+    } else if (c === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i++;
+      out += '\n';
+    } else {
+      out += c;
+    }
+  }
+  return JSON.parse(out);
+}
+
+test('proxy/wrangler.jsonc deploys what the tests run: main, an RPC-capable date, the broker and its migration, no secret', async () => {
+  const config = parseJSONC(await readFile(join(root, 'proxy', 'wrangler.jsonc'), 'utf8'));
+  assert.equal(config.main, 'src/index.js');
+  await readFile(join(root, 'proxy', config.main));
+  assert.ok(config.compatibility_date >= '2024-04-03', 'JS RPC to Durable Objects needs 2024-04-03 or later');
+  assert.deepEqual(config.durable_objects.bindings, [{ name: 'CASPIO_BROKER', class_name: 'TokenBroker' }]);
+  assert.ok(config.migrations.some((m) => m.new_sqlite_classes?.includes('TokenBroker')));
+  for (const secret of ['CASPIO_CLIENT_SECRET', 'PROXY_KEYS']) assert.ok(!(secret in config.vars), `${secret} is a secret, not a var`);
+  const source = await readFile(join(root, 'proxy', config.main), 'utf8');
+  assert.match(source, /^export \{ TokenBroker \} from 'caspio-auth';$/m, 'the main module exports the class it binds');
+  const pkg = JSON.parse(await readFile(join(root, 'proxy', 'package.json'), 'utf8'));
+  assert.ok(pkg.dependencies['caspio-auth'], 'the proxy depends on caspio-auth');
+});
+
+test('outside Workers the Workers exports exist and throw a TypeError with the fix', async () => {
+  const node = await import(pathToFileURL(join(project, 'node_modules', 'caspio-auth', 'node.js')).href);
+  assert.throws(() => node.kvStorage({}), { name: 'TypeError', message: /kvStorage needs a Workers KV binding.*workerd/ });
+  assert.throws(() => node.brokerStorage({}), { name: 'TypeError', message: /brokerStorage needs a Durable Object binding/ });
+  assert.throws(() => new node.TokenBroker(), { name: 'TypeError', message: /TokenBroker is a Durable Object class/ });
+});
