@@ -4,7 +4,8 @@
 import {
   createClient, initialize, memoryStorage, fileStorage, apiErrorFromResponse, VERSION,
   CaspioError, CaspioConfigError, CaspioOAuthError, CaspioAPIError, CaspioResponseError,
-  CaspioStateError, CaspioURLError,
+  CaspioStateError, CaspioURLError, webStorage, kvStorage, brokerStorage, TokenBroker,
+  type KVNamespaceLike, type TokenBrokerNamespace, type TokenBrokerState,
   type CaspioClient, type ClientOptions, type ClientEvent, type Storage, type Token, type ClientStats,
 } from 'caspio-auth';
 
@@ -92,4 +93,28 @@ export async function usage(): Promise<void> {
   // @ts-expect-error a storage needs delete
   const bad: Storage = { get: async () => null, set: async () => {} };
   console.log(bad);
+
+  // Browsers: webStorage over sessionStorage (the default) or localStorage, keyed or not.
+  const shared: Storage = webStorage(localStorage, 'caspio-auth:admin');
+  const perClient = webStorage();
+  const stop: () => void = perClient.subscribe(() => {});
+  stop();
+  console.log(shared, perClient.key satisfies string | null);
+  // @ts-expect-error webStorage takes a Web Storage, not a path
+  webStorage('tokens.json');
+
+  // Workers: KV, or the TokenBroker Durable Object.
+  const kv: KVNamespaceLike = {
+    get: async () => null, put: async () => {}, delete: async () => {},
+  };
+  const brokers: TokenBrokerNamespace = { idFromName: (name: string) => name, get: (id: unknown) => id };
+  const inKV: Storage = kvStorage(kv, 'caspio-token:id');
+  const inBroker = brokerStorage(brokers, 'default', { lockLease: 30_000, lockTimeout: 60_000 });
+  console.log(inKV, inBroker.name satisfies string);
+  const state: TokenBrokerState = { storage: { get: async () => undefined, put: async () => {}, delete: async () => true } };
+  const broker = new TokenBroker(state, {});
+  const lockId: string = await broker.lock({ leaseMs: 1000 });
+  console.log(lockId);
+  // @ts-expect-error brokerStorage options are milliseconds
+  brokerStorage(brokers, 'default', { lockLease: '30s' });
 }
