@@ -292,13 +292,22 @@ func (c *Client) fly(ctx context.Context, m mode, f *flight) {
 func (c *Client) drive(ctx context.Context, m mode) (*lease, error) {
 	c.acquiring.Lock()
 	defer c.acquiring.Unlock()
+	locker, shared := c.store.(Locker)
 	if m == modeToken {
 		// An acquisition that finished while this one waited may have left a valid lease.
 		if l := c.lease.Load(); l != nil && c.nowMillis() < l.validUntil {
 			return l, nil
 		}
+		// A store shared with other processes may already hold a usable token: then no lock
+		// is needed. Taking it costs a system call for a file, and a round trip that every
+		// request of the deployment queues behind for a Durable Object.
+		if shared {
+			if _, l := c.setState(c.load(ctx, false), c.nowMillis()); l != nil {
+				return l, nil
+			}
+		}
 	}
-	if locker, ok := c.store.(Locker); ok {
+	if shared {
 		lctx, cancel := context.WithTimeout(ctx, c.lockWait())
 		unlock, err := locker.Lock(lctx)
 		cancel()
@@ -313,7 +322,7 @@ func (c *Client) drive(ctx context.Context, m mode) (*lease, error) {
 			}()
 		}
 	}
-	state := c.load(ctx)
+	state := c.load(ctx, true)
 
 	transient := 0 // failed attempts the core may retry, as HandleTokenResponse counts them
 	var lastErr error
@@ -436,7 +445,9 @@ func (c *Client) unauthorized(sent string) {
 
 // load returns the state to start from: the stored one when it belongs to this client and
 // is not older than the one in memory (another process may have refreshed), else memory's.
-func (c *Client) load(ctx context.Context) caspio.State {
+// With report, a store error or an unreadable state is reported as an event; a look before
+// taking the lock passes false, so that the read under the lock reports it once.
+func (c *Client) load(ctx context.Context, report bool) caspio.State {
 	c.mu.Lock()
 	mem := c.state
 	c.mu.Unlock()
@@ -444,7 +455,9 @@ func (c *Client) load(ctx context.Context) caspio.State {
 	data, err := c.store.Load(sctx)
 	cancel()
 	if err != nil {
-		c.emit(Event{Kind: EventStoreError, Err: fmt.Errorf("caspio client: load token state: %w", err)})
+		if report {
+			c.emit(Event{Kind: EventStoreError, Err: fmt.Errorf("caspio client: load token state: %w", err)})
+		}
 		return mem
 	}
 	if data == nil {
@@ -452,7 +465,9 @@ func (c *Client) load(ctx context.Context) caspio.State {
 	}
 	stored, err := decodeState(data)
 	if err != nil {
-		c.emit(Event{Kind: EventStateDiscarded, Err: err})
+		if report {
+			c.emit(Event{Kind: EventStateDiscarded, Err: err})
+		}
 		return mem
 	}
 	if !c.flow.Owns(stored) {

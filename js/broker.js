@@ -21,10 +21,14 @@
 // reports a storage_error and goes on without it. Either costs at most an extra token
 // request, never a wrong token: the core re-checks every state it reads.
 //
-// The stub is called through JS RPC (compatibility date 2024-04-03 or later), not fetch:
-// typed calls with structured-clone values, no routes or JSON to parse, and no HTTP handler
-// through which anything could ask the broker for the tokens. The broker's input gate keeps
-// its storage operations consistent; its lock serialises the isolates.
+// brokerStorage calls the stub through JS RPC (compatibility date 2024-04-03 or later):
+// typed calls with structured-clone values, no routes or JSON to parse. Workers that cannot
+// make JS RPC calls (Go Workers built with syumai/workers, through caspio-auth's Go package
+// workers, NewBrokerStore) use the same operations through the stub's fetch: see fetch
+// below. A Durable Object has no public URL, so that handler is reachable only by Workers
+// holding the binding, which are trusted with the tokens anyway; it still checks its input
+// and never echoes it. The broker's input gate keeps its storage operations consistent;
+// its lock serialises the isolates.
 import { DurableObject } from 'cloudflare:workers';
 
 /** The key of the token state in the broker's storage. */
@@ -103,6 +107,73 @@ export class TokenBroker extends DurableObject {
     await this.ctx.storage.delete(STATE_KEY);
   }
 
+  /**
+   * The same operations over HTTP, for Workers that cannot use JS RPC (Go Workers), through
+   * the binding's stub.fetch (a Durable Object has no public URL):
+   *
+   *   POST   /lock    {"leaseMs"?: n, "waitMs"?: n} -> 200 {"id": "..."}; 503 lock_timeout
+   *   POST   /unlock  {"id": "..."}                  -> 200 {"released": true|false}
+   *   GET    /state                                  -> 200 the state JSON, or 204 when none
+   *   PUT    /state   the state JSON (an object)     -> 204
+   *   DELETE /state                                  -> 204
+   *
+   * Errors are JSON {"error": code, "message": text} (400 bad_request, 404 not_found, 405
+   * method_not_allowed, 413 too_large, 415 unsupported_media_type, 503 lock_timeout) and
+   * never quote the request: a state sent with PUT holds tokens.
+   * @param {Request} request
+   * @returns {Promise<Response>}
+   */
+  async fetch(request) {
+    const { pathname } = new URL(request.url);
+    const methods = ROUTES[pathname];
+    if (methods === undefined) return httpError(404, 'not_found', 'the TokenBroker serves /lock, /unlock and /state');
+    if (!methods.includes(request.method)) {
+      return httpError(405, 'method_not_allowed', `${pathname} takes ${methods.join(', ')}`, { Allow: methods.join(', ') });
+    }
+    switch (`${request.method} ${pathname}`) {
+      case 'POST /lock': {
+        const body = await readJSON(request, true);
+        if (body instanceof Response) return body;
+        for (const key of Object.keys(body)) {
+          if (key !== 'leaseMs' && key !== 'waitMs') return httpError(400, 'bad_request', 'the lock options are leaseMs and waitMs');
+        }
+        for (const key of /** @type {const} */ (['leaseMs', 'waitMs'])) {
+          const v = body[key];
+          if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > MAX_MS)) {
+            return httpError(400, 'bad_request', `${key} must be a positive number of milliseconds, at most ${MAX_MS}`);
+          }
+        }
+        try {
+          return Response.json({ id: await this.lock(body) });
+        } catch {
+          return httpError(503, 'lock_timeout', `waited ${boundedMs(body.waitMs, DEFAULT_WAIT_MS)} ms for the token lock`);
+        }
+      }
+      case 'POST /unlock': {
+        const body = await readJSON(request, false);
+        if (body instanceof Response) return body;
+        if (typeof body.id !== 'string' || body.id === '' || body.id.length > 100 || Object.keys(body).length !== 1) {
+          return httpError(400, 'bad_request', 'unlock takes {"id": the ID that /lock returned}');
+        }
+        return Response.json({ released: await this.unlock(body.id) });
+      }
+      case 'GET /state': {
+        const state = await this.getState();
+        if (state === null) return new Response(null, { status: 204 });
+        return Response.json(state, { headers: { 'Cache-Control': 'no-store' } });
+      }
+      case 'PUT /state': {
+        const body = await readJSON(request, false);
+        if (body instanceof Response) return body;
+        await this.setState(body);
+        return new Response(null, { status: 204 });
+      }
+      default: // DELETE /state
+        await this.deleteState();
+        return new Response(null, { status: 204 });
+    }
+  }
+
   /** @param {string} id @param {number} leaseMs */
   #grant(id, leaseMs) {
     const timer = setTimeout(() => {
@@ -167,6 +238,71 @@ export function brokerStorage(namespace, name = 'default', options = {}) {
     },
     toJSON() { return { storage: 'broker', name }; },
   };
+}
+
+/** The fetch interface's paths and the methods each takes. */
+const ROUTES = /** @type {Record<string, string[]>} */ ({
+  __proto__: null,
+  '/lock': ['POST'],
+  '/unlock': ['POST'],
+  '/state': ['GET', 'PUT', 'DELETE'],
+});
+
+/** The largest request body the fetch interface reads: a token state is a few hundred bytes. */
+const MAX_BODY = 64 * 1024;
+
+/**
+ * Reads a request body that must be a JSON object (or empty, when emptyOK), or returns the
+ * error Response. The error never quotes the body.
+ * @param {Request} request @param {boolean} emptyOK
+ * @returns {Promise<Record<string, any> | Response>}
+ */
+async function readJSON(request, emptyOK) {
+  const type = request.headers.get('Content-Type');
+  if (type !== null && !/^application\/json\s*(;|$)/i.test(type)) {
+    return httpError(415, 'unsupported_media_type', 'the body must be application/json');
+  }
+  const declared = Number(request.headers.get('Content-Length') ?? 0);
+  if (declared > MAX_BODY) return httpError(413, 'too_large', `the body must be at most ${MAX_BODY} bytes`);
+  let text = '';
+  if (request.body !== null) {
+    const reader = request.body.getReader();
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    let size = 0;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        size += value.byteLength;
+        if (size > MAX_BODY) {
+          await reader.cancel();
+          return httpError(413, 'too_large', `the body must be at most ${MAX_BODY} bytes`);
+        }
+        text += decoder.decode(value, { stream: true });
+      }
+      text += decoder.decode();
+    } catch {
+      return httpError(400, 'bad_request', 'the body is not UTF-8 JSON');
+    }
+  }
+  if (text.trim() === '') {
+    return emptyOK ? {} : httpError(400, 'bad_request', 'the body must be a JSON object');
+  }
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return httpError(400, 'bad_request', 'the body is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return httpError(400, 'bad_request', 'the body must be a JSON object');
+  }
+  return value;
+}
+
+/** @param {number} status @param {string} code @param {string} message @param {Record<string, string>} [headers] */
+function httpError(status, code, message, headers = {}) {
+  return Response.json({ error: code, message: `caspio-auth: TokenBroker: ${message}` }, { status, headers });
 }
 
 /** @param {unknown} v @param {number} fallback */

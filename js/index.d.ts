@@ -262,6 +262,13 @@ export declare class TokenBroker {
   getState(): Promise<object | null>;
   setState(state: object): Promise<void>;
   deleteState(): Promise<void>;
+  /**
+   * The same operations over HTTP through the stub's fetch, for Workers that cannot use JS
+   * RPC (Go Workers): POST /lock {leaseMs?, waitMs?} -> {id} (503 lock_timeout), POST
+   * /unlock {id} -> {released}, GET /state -> the state JSON or 204, PUT /state, DELETE
+   * /state -> 204. Errors are JSON {error, message} and never quote the request.
+   */
+  fetch(request: Request): Promise<Response>;
 }
 
 /**

@@ -26,7 +26,7 @@ func newKVStore(binding, key string) (s client.Store, err error) {
 	}()
 	ns, err := kv.NewNamespace(binding)
 	if err != nil {
-		return nil, fmt.Errorf("caspio workers: KV binding %s is not bound to this Worker; add it to kv_namespaces in wrangler.jsonc", binding)
+		return nil, fmt.Errorf("%w: caspio workers: KV binding %s is not bound to this Worker; add it to kv_namespaces in wrangler.jsonc", ErrNotBound, binding)
 	}
 	return &kvStore{binding: binding, key: key, ns: ns}, nil
 }

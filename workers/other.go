@@ -19,3 +19,5 @@ func (fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 func newKVStore(binding, key string) (client.Store, error) { return nil, ErrNotInWorker }
+
+func newBrokerStore(binding, name string) (client.Store, error) { return nil, ErrNotInWorker }

@@ -27,6 +27,15 @@ func TestOutsideAWorker(t *testing.T) {
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, workers.ErrNotInWorker, "argument errors come first, on every platform")
 
+	broker, err := workers.NewBrokerStore("CASPIO_BROKER", "caspio-token:id")
+	assert.Nil(t, broker)
+	require.ErrorIs(t, err, workers.ErrNotInWorker)
+	for _, args := range [][2]string{{"", "n"}, {" ", "n"}, {"CASPIO_BROKER", ""}, {"CASPIO_BROKER", strings.Repeat("n", 513)}} {
+		_, err = workers.NewBrokerStore(args[0], args[1])
+		require.Error(t, err, args)
+		assert.NotErrorIs(t, err, workers.ErrNotInWorker, "argument errors come first, on every platform")
+	}
+
 	req, err := http.NewRequest("POST", "http://127.0.0.1:9/", strings.NewReader("body"))
 	require.NoError(t, err)
 	_, err = workers.Transport().RoundTrip(req)

@@ -44,7 +44,7 @@ func HTTPClient() *http.Client { return &http.Client{Transport: Transport()} }
 // token Caspio refuses with 401 is dropped and replaced. KV also accepts about one write per
 // second per key; a refused write is reported as a client.EventStoreError and the token
 // stays usable for the request. Where many requests start cold at once, broker the token
-// through one place (a Durable Object) instead.
+// through one place instead: NewBrokerStore.
 //
 // The store implements no client.Locker: KV has no locks. Outside a Worker NewKVStore
 // returns ErrNotInWorker.
@@ -55,9 +55,58 @@ func NewKVStore(binding, key string) (client.Store, error) {
 	return newKVStore(binding, key)
 }
 
-// ErrNotInWorker is the error of Transport's requests and of NewKVStore outside a
-// Cloudflare Worker built with GOOS=js GOARCH=wasm.
+// NewBrokerStore returns a client.Store whose state and lock are those of the TokenBroker
+// Durable Object (the class caspio-auth's npm package exports) called name in the namespace
+// bound to the Worker as binding (durable_objects in wrangler.jsonc; a Go Worker cannot
+// define the class, so the binding names the JavaScript Worker exporting it with
+// script_name). Use one name per client ID, e.g. "caspio-token:" + the client ID, which is
+// also the name the JavaScript proxy's brokerStorage uses, so the two can share tokens.
+//
+// The store implements client.Locker: the native driver holds the broker's lock from reading
+// the state to saving the new one, so that every request of a deployment, in any isolate,
+// makes one token request between them: 200 cold requests make one login, and an expiry one
+// refresh. The lock is a lease of BrokerLease (a holder that dies keeps it no longer), and
+// Lock waits until its context ends, at most MaxBrokerWait; the broker is told how long, so
+// that it stops waiting when the caller does.
+//
+// It talks to the broker through the stub's fetch (syumai/workers' DurableObjectStub.Fetch):
+// Go Workers cannot make JS RPC calls. The state is the same JSON every caspio-auth runtime
+// stores. Outside a Worker NewBrokerStore returns ErrNotInWorker; when binding is not bound,
+// an error wrapping ErrNotBound.
+func NewBrokerStore(binding, name string) (client.Store, error) {
+	if err := checkBroker(binding, name); err != nil {
+		return nil, err
+	}
+	return newBrokerStore(binding, name)
+}
+
+// BrokerLease is how long a lock of NewBrokerStore's lasts unless released: one token
+// request's default timeout.
+const BrokerLease = 30 * time.Second
+
+// MaxBrokerWait is the longest NewBrokerStore's Lock waits for the broker's lock.
+const MaxBrokerWait = 60 * time.Second
+
+// ErrNotInWorker is the error of Transport's requests, NewKVStore and NewBrokerStore
+// outside a Cloudflare Worker built with GOOS=js GOARCH=wasm.
 var ErrNotInWorker = errors.New("caspio workers: only available in a Cloudflare Worker (GOOS=js GOARCH=wasm)")
+
+// ErrNotBound is wrapped by the error of NewKVStore and NewBrokerStore when the binding is
+// not bound to the Worker, so that a Worker may fall back to another store.
+var ErrNotBound = errors.New("binding not bound")
+
+// checkBroker checks NewBrokerStore's arguments on every platform.
+func checkBroker(binding, name string) error {
+	switch {
+	case strings.TrimSpace(binding) == "":
+		return errors.New(`caspio workers: Durable Object binding name is empty; give the binding's name from wrangler.jsonc durable_objects, e.g. "CASPIO_BROKER"`)
+	case name == "":
+		return errors.New(`caspio workers: TokenBroker name is empty; give one per client ID, e.g. "caspio-token:" + the client ID`)
+	case len(name) > maxKVKey:
+		return errors.New("caspio workers: TokenBroker name is " + strconv.Itoa(len(name)) + " bytes long; keep it under 512")
+	}
+	return nil
+}
 
 // MinKVTTL is the shortest expiration TTL Workers KV accepts, in seconds.
 const MinKVTTL = 60

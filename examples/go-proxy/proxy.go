@@ -330,7 +330,7 @@ func newProxy(getenv func(string) string, d deps) http.Handler {
 	p.cfg = cfg
 	store, err := d.Store(cfg.caspio.ClientID)
 	if err != nil {
-		p.err = &configError{"CASPIO_TOKENS", "(the KV binding for the token state) is unusable: " + err.Error()}
+		p.err = &configError{"CASPIO_BROKER or CASPIO_TOKENS", "(the binding for the token state: a TokenBroker Durable Object, or a KV namespace) is unusable: " + err.Error()}
 		return p
 	}
 	c, err := client.New(cfg.caspio, client.Options{

@@ -7,7 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startLoggedSandbox, startWorker } from './helpers.js';
+import { Miniflare } from 'miniflare';
+import { CLIENT_SECRET, startLoggedSandbox, startWorker } from './helpers.js';
+import { bundleWorker, within } from './js-proxy-helpers.js';
 import { PROXY_KEY, proxyBindings, proxySuite } from './proxy-conformance.js';
 
 const exampleDir = fileURLToPath(new URL('../../examples/go-proxy/', import.meta.url));
@@ -64,6 +66,137 @@ describe('go-proxy: cold deployment', () => {
       assert.equal((await proxy.dispatchFetch('http://proxy.test/caspio/tables/Orders/records?q.pageSize=5', { headers: { 'X-Proxy-Key': PROXY_KEY } }).then((r) => r.text().then(() => r.status))), 200);
       assert.equal((await sandbox.stats()).token_requests.client_credentials, logins);
     } finally {
+      await proxy.dispose();
+    }
+  });
+});
+
+// The Go proxy with the TokenBroker: `isolates` Go proxy Workers (each its own isolate) bind
+// CASPIO_BROKER to the TokenBroker class of the broker Worker of examples/go-proxy/broker
+// (script_name), bundled from the package as wrangler bundles it, and reach it through the
+// stub's fetch (workers.NewBrokerStore).
+async function startGoProxyWithBroker({ bindings, persist, isolates }) {
+  const brokerDir = await bundleWorker(join(exampleDir, 'broker', 'src', 'index.js'), join(persist, 'broker-bundle'));
+  let output = '';
+  const broker = { className: 'TokenBroker', scriptName: 'caspio-token-broker' };
+  const goProxy = (i) => ({
+    name: `go-proxy-${i}`,
+    modulesRoot: buildDir,
+    scriptPath: join(buildDir, 'worker.mjs'),
+    modules: true,
+    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }, { type: 'ESModule', include: ['**/*.mjs', '**/*.js'] }],
+    compatibilityDate: '2026-04-01',
+    bindings,
+    durableObjects: { CASPIO_BROKER: broker },
+  });
+  const mf = new Miniflare({
+    workers: [
+      ...Array.from({ length: isolates }, (_, i) => goProxy(i)),
+      {
+        name: 'caspio-token-broker',
+        modulesRoot: brokerDir,
+        scriptPath: join(brokerDir, 'index.js'),
+        modules: true,
+        modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }, { type: 'ESModule', include: ['**/*.js'] }],
+        compatibilityDate: '2026-04-01',
+        durableObjects: { CASPIO_BROKER: 'TokenBroker' },
+      },
+    ],
+    durableObjectsPersist: join(persist, 'do'),
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.setEncoding('utf8').on('data', (d) => { output += d; });
+      stderr.setEncoding('utf8').on('data', (d) => { output += d; });
+    },
+  });
+  await mf.ready;
+  const fetchers = await Promise.all(Array.from({ length: isolates }, (_, i) => mf.getWorker(`go-proxy-${i}`)));
+  return {
+    fetchIsolate: (i, input, init) => fetchers[i].fetch(input, init),
+    brokerFetch: async (path, init) => (await mf.getWorker('caspio-token-broker')).fetch(`http://broker${path}`, init),
+    logs: () => output,
+    dispose: () => mf.dispose(),
+  };
+}
+
+/** Runs task(0) .. task(n - 1), at most limit at a time; resolves to their results in order. */
+async function pool(n, limit, task) {
+  const results = new Array(n);
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      const i = next++;
+      results[i] = await task(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, n) }, worker));
+  return results;
+}
+
+describe('go-proxy with the TokenBroker (CASPIO_BROKER, through the stub\'s fetch)', () => {
+  let sandbox;
+  let persist;
+  before(async () => {
+    sandbox = await startLoggedSandbox();
+    persist = await mkdtemp(join(tmpdir(), 'caspio-go-proxy-broker-'));
+  });
+  after(async () => {
+    await sandbox?.stop();
+    await rm(persist, { recursive: true, force: true });
+  });
+
+  const ISOLATES = 4;
+  const REQUESTS = 200;
+  const CONCURRENCY = Number(process.env.GO_PROXY_BROKER_CONCURRENCY ?? REQUESTS);
+
+  test(`${REQUESTS} requests across ${ISOLATES} isolates on a cold deployment make ONE token request; an expiry ONE refresh; none hangs`, async (t) => {
+    await sandbox.reset();
+    const proxy = await startGoProxyWithBroker({ bindings: proxyBindings(sandbox.url), persist, isolates: ISOLATES });
+    const answers = [];
+    try {
+      const get = async (n) => {
+        const i = n % ISOLATES;
+        const res = await within(45_000, proxy.fetchIsolate(i, `http://proxy.test/caspio/tables/Orders/records?q.pageSize=5&n=${n}`, {
+          headers: { 'X-Proxy-Key': PROXY_KEY },
+        }), `request ${n} to isolate ${i}`);
+        const body = await res.text();
+        answers.push({ headers: [...res.headers], body });
+        return { status: res.status, body };
+      };
+      const wave = async (phase) => {
+        const started = performance.now();
+        const results = await pool(REQUESTS, CONCURRENCY, get);
+        for (const r of results) assert.equal(r.status, 200, r.body);
+        t.diagnostic(`${phase}: ${REQUESTS} requests across ${ISOLATES} isolates, ${CONCURRENCY} at a time, in ${Math.round(performance.now() - started)} ms`);
+      };
+      // The token request takes 400 ms, so that requests of every isolate wait for it.
+      await sandbox.fault({ route: '/oauth/token', delay_ms: 400 });
+      await wave('cold');
+      const cold = (await sandbox.stats()).token_requests;
+      t.diagnostic(`cold: the sandbox counted ${JSON.stringify(cold)}`);
+      assert.deepEqual(cold, { client_credentials: 1 }, 'one login for the whole deployment');
+
+      await sandbox.advance('25h'); // the access token expires at Caspio
+      await sandbox.fault({ route: '/oauth/token', delay_ms: 400 });
+      await wave('expired');
+      const stats = await sandbox.stats();
+      t.diagnostic(`expired: the sandbox counted ${JSON.stringify(stats.token_requests)}`);
+      assert.deepEqual(stats.token_requests, { client_credentials: 1, refresh_token: 1 }, 'one refresh for the whole deployment');
+      assert.equal(stats.resource_requests - stats.unauthorized, 2 * REQUESTS, 'every request was answered by Caspio with the token');
+
+      assert.equal(await (await proxy.brokerFetch('/')).text(), 'Not found', "the broker Worker's own fetch serves nothing");
+      const output = proxy.logs();
+      assert.match(output, /GET \/tables\/Orders\/records 200/, 'the request log was captured');
+      assert.doesNotMatch(output, /store_error|lock the token state|TokenBroker answered/, 'every lock, read and write of the broker succeeded');
+      const secrets = [CLIENT_SECRET, PROXY_KEY];
+      for (const secret of secrets) {
+        assert.ok(!output.includes(secret), 'a secret in the Worker output');
+        for (const a of answers) {
+          assert.ok(!a.body.includes(secret), 'a secret in an answer');
+          for (const [, v] of a.headers) assert.ok(!v.includes(secret), 'a secret in a header');
+        }
+      }
+    } finally {
+      await sandbox.control('DELETE', 'faults');
       await proxy.dispose();
     }
   });

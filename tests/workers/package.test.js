@@ -92,6 +92,74 @@ export default {
       try { brokerStorage(env.BROKER, 'x', { lockLease: -1 }); } catch (e) { out.badOption = e instanceof TypeError && /lockLease/.test(e.message); }
       return Response.json(out);
     }
+    if (pathname === '/broker-fetch') {
+      // The same operations through the stub's fetch, as a Go Worker calls them.
+      const stub = env.BROKER.get(env.BROKER.idFromName('fetch-test'));
+      const call = async (method, path, body, headers = {}) => {
+        const init = { method, headers: { ...headers } };
+        if (body !== undefined) {
+          init.body = typeof body === 'string' ? body : JSON.stringify(body);
+          init.headers['Content-Type'] ??= 'application/json';
+        }
+        const res = await stub.fetch('https://broker.internal' + path, init);
+        const text = await res.text();
+        return { status: res.status, type: res.headers.get('Content-Type'), text, json: text && res.headers.get('Content-Type')?.startsWith('application/json') ? JSON.parse(text) : null };
+      };
+      const out = {};
+      // Exclusivity: a second lock waits for the first's release, and never overlaps it.
+      const a = await call('POST', '/lock', { leaseMs: 5000 });
+      out.a = { status: a.status, id: typeof a.json?.id === 'string' && a.json.id.length > 0 };
+      let bGranted = false;
+      const b = call('POST', '/lock', { waitMs: 5000 }).then((r) => { bGranted = true; return r; });
+      await new Promise((r) => setTimeout(r, 100));
+      out.bWaitsWhileHeld = !bGranted;
+      const timedOut = await call('POST', '/lock', { waitMs: 200 });
+      out.timeout = { status: timedOut.status, error: timedOut.json?.error };
+      out.unlockA = (await call('POST', '/unlock', { id: a.json.id })).json;
+      const bDone = await b;
+      out.b = { status: bDone.status, distinct: bDone.json?.id !== a.json.id };
+      out.unlockAgain = (await call('POST', '/unlock', { id: a.json.id })).json;
+      out.unlockB = (await call('POST', '/unlock', { id: bDone.json.id })).json;
+      // A lease lapses.
+      const c = await call('POST', '/lock', { leaseMs: 200 });
+      const t = Date.now();
+      const d = await call('POST', '/lock', { waitMs: 5000 });
+      out.lapse = { status: d.status, waited: Date.now() - t };
+      await call('POST', '/unlock', { id: d.json.id });
+      out.lapsedUnlock = (await call('POST', '/unlock', { id: c.json.id })).json;
+
+      // State round trip, and what the RPC interface sees of it.
+      const secret = 'tok-SECRET-in-state';
+      out.empty = (await call('GET', '/state')).status;
+      const state = { version: 1, client_id: 'c', access_token: secret, expires_at: 1, counters: { logins: 1 } };
+      out.put = (await call('PUT', '/state', state)).status;
+      const got = await call('GET', '/state');
+      out.got = { status: got.status, same: JSON.stringify(got.json) === JSON.stringify(state) };
+      out.rpcSees = JSON.stringify(await stub.getState()) === JSON.stringify(state);
+      await stub.setState({ version: 1, n: 2 });
+      out.fromRpc = (await call('GET', '/state')).json;
+      out.del = (await call('DELETE', '/state')).status;
+      out.afterDelete = (await call('GET', '/state')).status;
+
+      // Bad input: refused with a code, never echoed.
+      const bad = {
+        lockBadLease: await call('POST', '/lock', { leaseMs: -1 }),
+        lockHuge: await call('POST', '/lock', { waitMs: 1e9 }),
+        lockUnknown: await call('POST', '/lock', { token: secret }),
+        lockNotJSON: await call('POST', '/lock', '{"leaseMs": ' + secret),
+        unlockNoId: await call('POST', '/unlock', { id: 7, secret }),
+        putArray: await call('PUT', '/state', [secret]),
+        putNotJSON: await call('PUT', '/state', secret),
+        putEmpty: await call('PUT', '/state', ''),
+        putText: await call('PUT', '/state', JSON.stringify(state), { 'Content-Type': 'text/plain' }),
+        putHuge: await call('PUT', '/state', JSON.stringify({ access_token: secret, pad: 'x'.repeat(70000) })),
+        wrongMethod: await call('POST', '/state', state),
+        unknownPath: await call('GET', '/tokens/' + secret),
+      };
+      out.bad = Object.fromEntries(Object.entries(bad).map(([k, r]) => [k, { status: r.status, error: r.json?.error, echoes: r.text.includes(secret) }]));
+      out.stillEmpty = (await call('GET', '/state')).status;
+      return Response.json(out);
+    }
     return new Response('not found', { status: 404 });
   },
 };
@@ -205,6 +273,37 @@ test('TokenBroker: a lease lock that lapses, times out waiters and serves them i
   assert.equal(out.name, 'storage-test');
   assert.equal(out.badNamespace, true);
   assert.equal(out.badOption, true);
+});
+
+test('TokenBroker over fetch (for Go Workers): an exclusive lease lock, a state round trip shared with RPC, bad input refused unechoed', async () => {
+  const out = await check('/broker-fetch');
+  assert.deepEqual(out.a, { status: 200, id: true });
+  assert.equal(out.bWaitsWhileHeld, true, 'a second POST /lock is not granted while the first is held');
+  assert.deepEqual(out.timeout, { status: 503, error: 'lock_timeout' });
+  assert.deepEqual(out.unlockA, { released: true });
+  assert.deepEqual(out.b, { status: 200, distinct: true }, 'the waiter is granted on release');
+  assert.deepEqual(out.unlockAgain, { released: false }, 'a released lock cannot be released again');
+  assert.deepEqual(out.unlockB, { released: true });
+  assert.equal(out.lapse.status, 200);
+  assert.ok(out.lapse.waited >= 150 && out.lapse.waited < 5000, `granted once the 200 ms lease lapsed: waited ${out.lapse.waited} ms`);
+  assert.deepEqual(out.lapsedUnlock, { released: false });
+  assert.equal(out.empty, 204);
+  assert.equal(out.put, 204);
+  assert.equal(out.got.status, 200);
+  assert.equal(out.got.same, true);
+  assert.equal(out.rpcSees, true, 'RPC getState reads what PUT /state stored');
+  assert.deepEqual(out.fromRpc, { version: 1, n: 2 }, 'GET /state reads what RPC setState stored');
+  assert.equal(out.del, 204);
+  assert.equal(out.afterDelete, 204);
+  const want = {
+    lockBadLease: [400, 'bad_request'], lockHuge: [400, 'bad_request'], lockUnknown: [400, 'bad_request'], lockNotJSON: [400, 'bad_request'],
+    unlockNoId: [400, 'bad_request'], putArray: [400, 'bad_request'], putNotJSON: [400, 'bad_request'], putEmpty: [400, 'bad_request'],
+    putText: [415, 'unsupported_media_type'], putHuge: [413, 'too_large'], wrongMethod: [405, 'method_not_allowed'], unknownPath: [404, 'not_found'],
+  };
+  for (const [name, [status, error]] of Object.entries(want)) {
+    assert.deepEqual(out.bad[name], { status, error, echoes: false }, name);
+  }
+  assert.equal(out.stillEmpty, 204, 'no bad request stored anything');
 });
 
 test('the proxy built from the tarball serves requests with the broker, logging in once', async () => {
