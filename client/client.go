@@ -377,12 +377,8 @@ func (c *Client) drive(ctx context.Context, m mode) (*lease, error) {
 		wait := time.Duration(res.Wait) * time.Millisecond
 		c.emit(Event{Kind: EventRetry, Grant: req.Grant, Attempt: i, Status: resp.Status, Wait: wait, Err: res.Err})
 		if wait > 0 {
-			timer := time.NewTimer(wait)
-			select {
-			case <-timer.C:
-			case <-ctx.Done():
-				timer.Stop()
-				return nil, ctx.Err()
+			if err := sleep(ctx, wait); err != nil {
+				return nil, err
 			}
 		}
 	}

@@ -21,7 +21,6 @@ const staleLock = 5 * time.Minute
 // wasip1) this is the portable way; a lock file older than staleLock is taken to belong to
 // a crashed process and removed.
 func lockFile(ctx context.Context, path string) (func() error, error) {
-	var timer *time.Timer
 	for {
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 		if err == nil {
@@ -41,16 +40,8 @@ func lockFile(ctx context.Context, path string) (func() error, error) {
 			_ = os.Remove(path)
 			continue
 		}
-		if timer == nil {
-			timer = time.NewTimer(lockPoll)
-		} else {
-			timer.Reset(lockPoll)
-		}
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return nil, fileError("wait for the lock", path, ctx.Err())
-		case <-timer.C:
+		if err := sleep(ctx, lockPoll); err != nil {
+			return nil, fileError("wait for the lock", path, err)
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"os"
 	"syscall"
-	"time"
 )
 
 // lockFile takes an exclusive flock(2) on the file at path, polling with LOCK_NB so that
@@ -20,7 +19,6 @@ func lockFile(ctx context.Context, path string) (func() error, error) {
 		return nil, fileError("open the lock of", path, err)
 	}
 	fd := int(f.Fd())
-	var timer *time.Timer
 	for {
 		err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
@@ -30,17 +28,9 @@ func lockFile(ctx context.Context, path string) (func() error, error) {
 			_ = f.Close()
 			return nil, fileError("lock", path, err)
 		}
-		if timer == nil {
-			timer = time.NewTimer(lockPoll)
-		} else {
-			timer.Reset(lockPoll)
-		}
-		select {
-		case <-ctx.Done():
-			timer.Stop()
+		if err := sleep(ctx, lockPoll); err != nil {
 			_ = f.Close()
-			return nil, fileError("wait for the lock", path, ctx.Err())
-		case <-timer.C:
+			return nil, fileError("wait for the lock", path, err)
 		}
 	}
 	return func() error {

@@ -179,6 +179,18 @@ func syncDir(dir string) {
 // lockPoll is how often a contended lock is tried again.
 const lockPoll = 10 * time.Millisecond
 
+// sleep waits d, or until ctx ends, whichever comes first; it returns ctx's error then.
+func sleep(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}
+
 // fileError names the file, what failed and the likely fix. The OS error names the path
 // and the system call, never the contents.
 func fileError(op, path string, err error) error {
