@@ -5,6 +5,8 @@
 #   ./build.sh demo     run the demo against the built-in Caspio sandbox (no account needed)
 #   ./build.sh test     run every test
 #   ./build.sh bench    run the benchmarks whose figures BENCHMARKS.md records
+#   ./build.sh fuzz     run every fuzz target for FUZZTIME each (default 30s) and record the
+#                       figures in RELIABILITY.md
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -113,13 +115,78 @@ bench() {
 	return $status
 }
 
+# replace_region FILE NAME CONTENT_FILE: rewrites what stands between the lines
+# "<!-- NAME:begin -->" and "<!-- NAME:end -->" of FILE (added at its end if missing), so that a
+# file may hold several generated sections and hand-written text around them.
+replace_region() {
+	local file=$1 name=$2 content=$3
+	local begin="<!-- $name:begin -->" end="<!-- $name:end -->"
+	if ! grep -qxF "$begin" "$file" || ! grep -qxF "$end" "$file"; then
+		printf '\n%s\n%s\n' "$begin" "$end" >>"$file"
+	fi
+	awk -v begin="$begin" -v end="$end" -v src="$content" '
+		$0 == begin { print; while ((getline line < src) > 0) print line; skip = 1; next }
+		$0 == end { skip = 0 }
+		!skip { print }
+	' "$file" >"$file.tmp"
+	mv "$file.tmp" "$file"
+}
+
+fuzz() {
+	need_go
+	# Every target of the module for the same time, one after the other; a crash does not stop
+	# the others, and the job fails at the end. Go writes a crashing input under the package's
+	# testdata/fuzz, where `go test` replays it from then on: fix the code or the check, then
+	# keep the input if it is worth keeping as a seed.
+	local fuzztime=${FUZZTIME:-30s} status=0 out table file dir pkg target cmd crashes figures elapsed execs interesting total seconds
+	out=$(mktemp)
+	table=$(mktemp)
+	trap 'rm -f "$out" "$table"' RETURN
+	{
+		echo "Last run: $(date -u +%Y-%m-%d), $(go env GOVERSION) $(go env GOOS)/$(go env GOARCH), $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?') CPUs, \`FUZZTIME=$fuzztime ./build.sh fuzz\`."
+		echo
+		echo "| target | command | time | execs | execs/s | new interesting (corpus) | crashes |"
+		echo "| --- | --- | --- | ---: | ---: | ---: | --- |"
+	} >"$table"
+	for file in $(grep -rlE --include='*_test.go' --exclude-dir=node_modules '^func Fuzz' . | sort); do
+		dir=$(dirname "${file#./}")
+		pkg=./$dir
+		[ "$dir" = . ] && pkg=.
+		for target in $(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$file"); do
+			cmd="go test -run '^\$' -fuzz '^$target\$' -fuzztime $fuzztime $pkg"
+			log "fuzz: $cmd"
+			crashes=0
+			if ! go test -run '^$' -fuzz "^$target\$" -fuzztime "$fuzztime" "$pkg" 2>&1 | tee "$out" >&2; then
+				status=1
+				crashes=$(sed -n "s|.*Failing input written to \(.*\)|1 ($pkg/\1)|p" "$out" | head -n 1)
+				[ -n "$crashes" ] || crashes="the run failed (see its output)"
+			fi
+			# Go's last progress line, "fuzz: elapsed: 30s, execs: 123 (0/sec), new interesting: 1
+			# (total: 50)", gives the rate of its last moments only: the rate here is the run's.
+			figures="- | - | - | -"
+			if read -r elapsed execs interesting total < <(grep -E '^fuzz: elapsed: .*, execs: ' "$out" | tail -n 1 |
+				sed -n 's/^fuzz: elapsed: \([0-9hms]*\), execs: \([0-9]*\) .*new interesting: \([0-9]*\) (total: \([0-9]*\)).*/\1 \2 \3 \4/p') &&
+				[ -n "$total" ]; then
+				seconds=$(($(printf '%s' "$elapsed" | sed 's/h/*3600+/; s/m/*60+/; s/s$//; s/+$//')))
+				figures="$elapsed | $execs | $((execs / (seconds > 0 ? seconds : 1))) | $interesting ($total)"
+			fi
+			echo "| $target | \`$cmd\` | $figures | $crashes |" >>"$table"
+		done
+	done
+	[ -f RELIABILITY.md ] || printf '# Reliability\n' >RELIABILITY.md
+	replace_region RELIABILITY.md fuzz "$table"
+	log "fuzz: figures written to RELIABILITY.md"
+	return $status
+}
+
 case "${1:-build}" in
 build) build ;;
 test) run_tests ;;
 demo) demo ;;
 bench) bench ;;
+fuzz) fuzz ;;
 *)
-	echo "usage: ./build.sh [build|demo|test|bench]" >&2
+	echo "usage: ./build.sh [build|demo|test|bench|fuzz]" >&2
 	exit 2
 	;;
 esac

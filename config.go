@@ -70,7 +70,7 @@ func NewFlow(c Config) (*Flow, error) {
 
 	version := lowerASCII(trimSpaceASCII(c.APIVersion))
 	if version != "" && version != "v2" && version != "v3" {
-		return nil, &ConfigError{Field: "APIVersion", Problem: quote(c.APIVersion) + " is not a Caspio REST API version", Fix: `use "v2" or "v3"`}
+		return nil, &ConfigError{Field: "APIVersion", Problem: "is not a Caspio REST API version (" + describe(c.APIVersion) + ")", Fix: `use "v2" or "v3"`}
 	}
 
 	var err error
@@ -96,8 +96,8 @@ func NewFlow(c Config) (*Flow, error) {
 	if c.ClientSecret.IsZero() {
 		return nil, &ConfigError{Field: "ClientSecret", Problem: "is empty", Fix: "copy the Client Secret from the account's Web services profile"}
 	}
-	if hasControl(c.ClientSecret.Reveal()) {
-		return nil, &ConfigError{Field: "ClientSecret", Problem: "contains a control character or line break", Fix: "copy the Client Secret again without surrounding white space"}
+	if i := indexControl(c.ClientSecret.Reveal()); i >= 0 {
+		return nil, &ConfigError{Field: "ClientSecret", Problem: "has " + characterAt(c.ClientSecret.Reveal(), i), Fix: "copy the Client Secret again without surrounding white space"}
 	}
 
 	switch lowerASCII(c.Credentials) {
@@ -106,14 +106,16 @@ func NewFlow(c Config) (*Flow, error) {
 	case CredentialsInBasic:
 		f.credentials = CredentialsInBasic
 	default:
-		return nil, &ConfigError{Field: "Credentials", Problem: quote(c.Credentials) + " is not a credentials placement", Fix: `use "body" (the default) or "basic"`}
+		return nil, &ConfigError{Field: "Credentials", Problem: "is not a credentials placement (" + describe(c.Credentials) + ")", Fix: `use "body" (the default) or "basic"`}
 	}
 
 	switch {
 	case c.RefreshMargin == 0:
 		f.margin = DefaultRefreshMargin
-	case c.RefreshMargin < 0 || c.RefreshMargin > maxRefreshMargin:
-		return nil, &ConfigError{Field: "RefreshMargin", Problem: strconv.FormatInt(int64(c.RefreshMargin), 10) + " ms is out of range", Fix: "use a margin from 1 ms to 12 hours, or zero for the default of 5 minutes"}
+	case c.RefreshMargin < 0:
+		return nil, &ConfigError{Field: "RefreshMargin", Problem: "is negative", Fix: "use a margin from 1 ms to 12 hours, or zero for the default of 5 minutes"}
+	case c.RefreshMargin > maxRefreshMargin:
+		return nil, &ConfigError{Field: "RefreshMargin", Problem: "is more than 12 hours", Fix: "use a margin from 1 ms to 12 hours, or zero for the default of 5 minutes"}
 	default:
 		f.margin = c.RefreshMargin
 	}
@@ -122,8 +124,17 @@ func NewFlow(c Config) (*Flow, error) {
 
 func (f *Flow) useAccount(account, version string) error {
 	a := lowerASCII(trimSpaceASCII(account))
-	if a == "" || len(a) > 63 || !isAlnum(a) {
-		return &ConfigError{Field: "Account", Problem: quote(account) + " is not a Caspio account ID", Fix: `use the subdomain of the integration URL, e.g. "c1abc123", or set IntegrationURL`}
+	why := ""
+	switch i := indexNotAlnum(a); {
+	case a == "":
+		why = "is blank"
+	case len(a) > 63:
+		why = "has " + characters(len(a)) + " (at most 63)"
+	case i >= 0:
+		why = "has " + characterAt(a, i) + " (only letters and digits)"
+	}
+	if why != "" {
+		return &ConfigError{Field: "Account", Problem: "is not a Caspio account ID: it " + why, Fix: `use the subdomain of the integration URL, e.g. "c1abc123", or set IntegrationURL`}
 	}
 	return f.useIntegrationURL("https://"+a+".caspio.com", version)
 }
@@ -134,7 +145,7 @@ func (f *Flow) useIntegrationURL(raw, version string) error {
 		return err
 	}
 	if u.path != "" && u.path != "/" {
-		return &ConfigError{Field: "IntegrationURL", Problem: "has a path (" + quote(u.path) + ")", Fix: `give only the scheme and host, e.g. "https://c1abc123.caspio.com", or set TokenURL and ResourceURL`}
+		return &ConfigError{Field: "IntegrationURL", Problem: "has a path (" + characters(len(u.path)) + " after the host)", Fix: `give only the scheme and host, e.g. "https://c1abc123.caspio.com", or set TokenURL and ResourceURL`}
 	}
 	if version == "" {
 		version = "v2"
@@ -176,7 +187,8 @@ func (f *Flow) useEndpoints(tokenURL, resourceURL, version string) error {
 		}
 	}
 	if version != "" && urlVersion != "" && version != urlVersion {
-		return &ConfigError{Field: "APIVersion", Problem: quote(version) + " disagrees with ResourceURL, which ends in " + urlVersion, Fix: "leave APIVersion empty or make it match ResourceURL"}
+		// Both versions are words from the fixed list they were checked against: safe to show.
+		return &ConfigError{Field: "APIVersion", Problem: "is " + version + ", which disagrees with ResourceURL, which ends in " + urlVersion, Fix: "leave APIVersion empty or make it match ResourceURL"}
 	}
 	if urlVersion != "" {
 		version = urlVersion
@@ -255,11 +267,11 @@ func checkClientID(id string) error {
 	switch {
 	case id == "":
 		return &ConfigError{Field: "ClientID", Problem: "is empty", Fix: "copy the Client ID from the account's Web services profile"}
-	case hasControl(id) || strings.ContainsAny(id, " \t"):
-		return &ConfigError{Field: "ClientID", Problem: "contains white space or a control character", Fix: "copy the Client ID again without surrounding white space"}
+	case indexAny(id, isSpaceOrControl) >= 0:
+		return &ConfigError{Field: "ClientID", Problem: "has " + characterAt(id, indexAny(id, isSpaceOrControl)), Fix: "copy the Client ID again without surrounding white space"}
 	case strings.Contains(id, ":"):
 		// HTTP Basic joins ID and secret with a colon, so an ID with one cannot be sent.
-		return &ConfigError{Field: "ClientID", Problem: "contains a colon, which HTTP Basic authentication cannot carry", Fix: "check that the Client ID was copied alone"}
+		return &ConfigError{Field: "ClientID", Problem: "has " + characterAt(id, strings.IndexByte(id, ':')) + ", which HTTP Basic authentication cannot carry", Fix: "check that the Client ID was copied alone"}
 	}
 	return nil
 }
@@ -271,33 +283,41 @@ type endpoint struct {
 }
 
 // parseEndpoint parses an endpoint URL strictly. It requires HTTPS except on loopback hosts,
-// where the sandbox and local development run over plain HTTP.
+// where the sandbox and local development run over plain HTTP. Its errors describe the URL
+// without quoting any of it: a URL may hold a password, and the field a secret pasted into
+// it by mistake.
 func parseEndpoint(field, raw string) (endpoint, error) {
 	bad := func(problem, fix string) (endpoint, error) {
 		return endpoint{}, &ConfigError{Field: field, Problem: problem, Fix: fix}
 	}
 	s := trimSpaceASCII(raw)
-	if hasControl(s) || strings.ContainsAny(s, " \\") {
-		return bad("contains white space, a backslash or a control character", "give a plain URL such as https://c1abc123.caspio.com")
+	if i := indexAny(s, func(c byte) bool { return isSpaceOrControl(c) || c == '\\' }); i >= 0 {
+		return bad("has "+characterAt(s, i), "give a plain URL such as https://c1abc123.caspio.com")
 	}
 	scheme, rest, ok := strings.Cut(s, "://")
 	scheme = lowerASCII(scheme)
-	if !ok || (scheme != "https" && scheme != "http") {
-		return bad(quote(raw)+" is not an http(s) URL", "give an absolute URL starting with https://")
+	switch {
+	case !ok:
+		return bad(`is not an absolute URL: it has no "://" (`+describe(s)+")", "give an absolute URL starting with https://")
+	case scheme != "https" && scheme != "http":
+		return bad("is not an http(s) URL: its scheme is another", "give an absolute URL starting with https://")
 	}
-	if strings.ContainsAny(rest, "?#") {
-		return bad("has a query or fragment", "remove everything from ? or #")
+	at := len(scheme) + len("://")
+	// An "@" anywhere is refused, not only in the host: in https://id:pa/ss@host the
+	// password holds a "/" that ends the host for a URL parser, and no Caspio endpoint has one.
+	if i := strings.IndexByte(rest, '@'); i >= 0 {
+		return bad("has "+characterAt(s, at+i)+": user info (user:password@host) is not allowed", "remove it: the client sends the credentials itself, never in a URL")
+	}
+	if i := strings.IndexAny(rest, "?#"); i >= 0 {
+		return bad("has a query or fragment, from "+characterAt(s, at+i), "remove everything from ? or #")
 	}
 	hostport, path := rest, ""
 	if i := strings.IndexByte(rest, '/'); i >= 0 {
 		hostport, path = rest[:i], rest[i:]
 	}
-	if strings.Contains(hostport, "@") {
-		return bad("contains user info (user@host)", "remove it: the credentials are sent by the client, never in the URL")
-	}
-	host, port, ok := splitHostPort(hostport)
-	if !ok {
-		return bad(quote(hostport)+" is not a valid host[:port]", "give a host name such as c1abc123.caspio.com")
+	host, port, problem := splitHostPort(hostport)
+	if problem != "" {
+		return bad(problem, "give a host name such as c1abc123.caspio.com, and a port from 1 to 65535 if any")
 	}
 	host = lowerASCII(host)
 	if scheme == "http" && !isLoopbackHost(host) {
@@ -313,45 +333,59 @@ func parseEndpoint(field, raw string) (endpoint, error) {
 	return endpoint{origin: origin, path: path}, nil
 }
 
-// splitHostPort splits "host", "host:port", "[v6]" or "[v6]:port", checking each part.
-func splitHostPort(s string) (host, port string, ok bool) {
+// splitHostPort splits "host", "host:port", "[v6]" or "[v6]:port", checking each part. When
+// s is not one of them, problem says what is wrong, without quoting any of s.
+func splitHostPort(s string) (host, port, problem string) {
 	if strings.HasPrefix(s, "[") {
 		end := strings.IndexByte(s, ']')
 		if end < 0 {
-			return "", "", false
+			return "", "", `has an IPv6 host without its closing "]"`
 		}
 		host, rest := s[:end+1], s[end+1:]
 		if rest != "" {
 			if rest[0] != ':' {
-				return "", "", false
+				return "", "", `has something other than ":port" after its IPv6 host`
 			}
 			port = rest[1:]
 			if !validPort(port) {
-				return "", "", false
+				return "", "", "has a port that is not a number from 1 to 65535"
 			}
 		}
 		inner := host[1 : len(host)-1]
 		if inner == "" || strings.Trim(inner, "0123456789abcdefABCDEF:.") != "" {
-			return "", "", false
+			return "", "", `has an IPv6 host with characters other than hex digits, ":" and "."`
 		}
-		return host, port, true
+		return host, port, ""
 	}
 	host = s
 	if i := strings.LastIndexByte(s, ':'); i >= 0 {
 		host, port = s[:i], s[i+1:]
 		if !validPort(port) {
-			return "", "", false
+			return "", "", "has a port that is not a number from 1 to 65535"
 		}
 	}
-	if host == "" || len(host) > 253 {
-		return "", "", false
+	switch {
+	case host == "":
+		return "", "", "has no host"
+	case len(host) > 253:
+		return "", "", "has a host of " + characters(len(host)) + " (at most 253)"
 	}
 	for _, label := range strings.Split(host, ".") {
-		if label == "" || len(label) > 63 || strings.Trim(label, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "" {
-			return "", "", false
+		switch {
+		case label == "":
+			return "", "", "has an empty label in its host (two dots in a row, or a dot at either end)"
+		case len(label) > 63:
+			return "", "", "has a label of " + characters(len(label)) + " in its host (at most 63)"
 		}
 	}
-	return host, port, true
+	if i := indexAny(host, func(c byte) bool { return !isHostByte(c) }); i >= 0 {
+		return "", "", "has " + characterAt(host, i) + " of its host, where only letters, digits, \"-\", \"_\" and \".\" may stand"
+	}
+	return host, port, ""
+}
+
+func isHostByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.'
 }
 
 func validPort(p string) bool {
@@ -396,14 +430,27 @@ func hasControl(s string) bool {
 	return false
 }
 
-func isAlnum(s string) bool {
+// indexNotAlnum returns the index of the first byte of s that is not a lower-case ASCII
+// letter or a digit, or -1.
+func indexNotAlnum(s string) int {
+	return indexAny(s, func(c byte) bool { return !('a' <= c && c <= 'z' || '0' <= c && c <= '9') })
+}
+
+// indexControl returns the index of the first control character of s, or -1.
+func indexControl(s string) int {
+	return indexAny(s, func(c byte) bool { return c < 0x20 || c == 0x7f })
+}
+
+func isSpaceOrControl(c byte) bool { return c <= ' ' || c == 0x7f }
+
+// indexAny returns the index of the first byte of s for which match is true, or -1.
+func indexAny(s string, match func(byte) bool) int {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9') {
-			return false
+		if match(s[i]) {
+			return i
 		}
 	}
-	return true
+	return -1
 }
 
 func countNonEmpty(values ...string) int {

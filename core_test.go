@@ -96,3 +96,37 @@ func TestOneRefreshForConcurrent401s(t *testing.T) {
 	assert.Equal(t, caspio.UseLease, flow.Decide(state, now).Action)
 	assert.Equal(t, 1, state.Counters.Refreshes)
 }
+
+// TestMessagesDescribeValues shows what the rule of errors.go reads like: the field at fault
+// and the shape of its value, never the value.
+func TestMessagesDescribeValues(t *testing.T) {
+	secret := caspio.NewSecret("SECRET-1")
+	cases := []struct {
+		name string
+		cfg  caspio.Config
+		want string
+	}{
+		{"a host as the account", caspio.Config{Account: "c1abc123.caspio.com", ClientID: "id", ClientSecret: secret},
+			`caspio: config Account: is not a Caspio account ID: it has "." at character 9 of 19 (only letters and digits); use the subdomain of the integration URL, e.g. "c1abc123", or set IntegrationURL`},
+		{"a password with a slash", caspio.Config{IntegrationURL: "https://id:pa/ss@c1abc123.caspio.com", ClientID: "id", ClientSecret: secret},
+			`caspio: config IntegrationURL: has "@" at character 17 of 36: user info (user:password@host) is not allowed; remove it: the client sends the credentials itself, never in a URL`},
+		{"a token as the API version", caspio.Config{Account: "c1abc123", APIVersion: "Zq8vKx", ClientID: "id", ClientSecret: secret},
+			`caspio: config APIVersion: is not a Caspio REST API version (6 characters: letters and digits); use "v2" or "v3"`},
+		{"a line break after the secret", caspio.Config{Account: "c1abc123", ClientID: "id", ClientSecret: caspio.NewSecret("abc\r\n")},
+			`caspio: config ClientSecret: has a carriage return at character 4 of 5; copy the Client Secret again without surrounding white space`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := caspio.NewFlow(tc.cfg)
+			require.Error(t, err)
+			assert.Equal(t, tc.want, err.Error())
+		})
+	}
+	flow, err := caspio.NewFlow(caspio.Config{Account: "c1abc123", ClientID: "id", ClientSecret: secret})
+	require.NoError(t, err)
+	_, err = flow.ResolveURL("https://id:pa/ss@c1abc123.caspio.com/rest/v2/tables?token=x")
+	assert.EqualError(t, err, `caspio: resource URL "https://[redacted]@c1abc123.caspio.com/rest/v2/tables": has user info (a name or password before "@"); credentials never go in a URL, and the bearer token only to https://c1abc123.caspio.com`)
+	res := flow.HandleTokenResponse(caspio.Authenticate, caspio.State{}, caspio.Response{Status: 200,
+		Body: map[string]any{"access_token": "a", "token_type": "Zq8vKx", "expires_in": float64(60)}}, 1, 0, 0)
+	assert.EqualError(t, res.Err, `caspio: token endpoint response (200): token_type: expected "bearer", got a string of 6 characters: letters and digits`)
+}

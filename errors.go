@@ -2,6 +2,22 @@ package caspio
 
 import "strconv"
 
+// What an error message may show. A message names the field at fault and says what is wrong
+// with the shape of its value (its length, the kinds of character in it, which character is
+// not allowed and where), never the value itself: a client secret pasted into the wrong
+// field, a password in a URL's user info or a token that a server put in the wrong response
+// field must not reach a log. Only values that cannot be credentials are shown:
+//   - words from the fixed list a value was checked against ("v2" or "v3"), and numbers;
+//   - text a server wrote for people to read: an OAuth error code, description and URI,
+//     Caspio's Code, Message, Resource and RequestId, a Content-Type that is a plain media
+//     type. The client secret and the tokens the client holds are replaced by [redacted] in
+//     them, should a server echo one;
+//   - a URL reference (a resource path, a redirect's Location), which names a resource, but
+//     never its query or fragment, which may hold anything, nor its user info: everything
+//     from the authority to the last "@" is [redacted]. A reference that is not an http(s)
+//     URL shows its scheme only.
+// Error fields follow the same rule as messages, so that logging an error whole is safe.
+
 // Kinds of error, stable across runtimes: the JS package's errors carry the same strings in
 // their `code` property, and the shared test vectors name them.
 const (
@@ -92,7 +108,7 @@ type ResponseError struct {
 	Field    string // the offending field, or "" when the problem is the response as a whole
 	Problem  string // what was wrong and what was expected
 	Cause    error  // the transport error, when Status is 0
-	Location string // the Location header of a redirect, if any
+	Location string // the Location header of a redirect, if any, without its query and user info
 }
 
 func (e *ResponseError) Error() string {
@@ -135,13 +151,17 @@ func (e *StateError) Error() string {
 // Kind returns KindState.
 func (e *StateError) Kind() string { return KindState }
 
-// URLError reports a resource reference that the client refuses to send a bearer token to.
+// URLError reports a resource reference that the client refuses to send a bearer token to,
+// or a redirect that it refuses to follow (see CheckLocation).
 type URLError struct {
-	Ref     string // the reference as given, without its query
+	Ref     string // the reference as given, without its query, fragment and user info; may be ""
 	Problem string
 }
 
 func (e *URLError) Error() string {
+	if e.Ref == "" {
+		return "caspio: resource URL: " + e.Problem // a reference not even safe to show in part
+	}
 	return "caspio: resource URL " + quote(e.Ref) + ": " + e.Problem
 }
 

@@ -71,17 +71,17 @@ func (f *Flow) HandleTokenResponse(action Action, prev State, resp Response, now
 		return f.retry(next, err, resp, now, attempt, jitter)
 	case status >= 300 && status < 400:
 		problem := "the token endpoint redirected"
+		location := ""
 		if resp.Location != "" {
-			// Without its query, which may carry anything the server put there.
-			target, _, _ := strings.Cut(resp.Location, "?")
-			problem += " to " + quote(target)
+			location = shownRef(resp.Location)
+			problem += " to " + quote(location)
 		}
 		problem += "; credentials are not sent on to another URL (set TokenURL to the endpoint itself)"
-		return TokenResult{State: next, Err: &ResponseError{Status: status, Problem: problem, Location: resp.Location}}
+		return TokenResult{State: next, Err: &ResponseError{Status: status, Problem: problem, Location: location}}
 	case status == 429 || status >= 500:
-		return f.retry(next, f.errorFromBody(grant, resp), resp, now, attempt, jitter)
+		return f.retry(next, f.errorFromBody(grant, prev, resp), resp, now, attempt, jitter)
 	case status < 200 || status >= 300:
-		err := f.errorFromBody(grant, resp)
+		err := f.errorFromBody(grant, prev, resp)
 		if grant == GrantRefreshToken && refreshRefused(status, err) {
 			// The refresh token expired, was revoked or was evicted from the account's pool:
 			// log in again with the ID and secret.
@@ -206,7 +206,8 @@ func parseTokenResponse(resp Response) (tokenFields, error) {
 	switch v := m["token_type"].(type) {
 	case string:
 		if !equalFoldASCII(v, "bearer") {
-			return bad("token_type", "expected \"bearer\", got "+describeServerText(v))
+			// Never shown, however short: a server may put a token in the wrong field.
+			return bad("token_type", "expected \"bearer\", got "+aString(v))
 		}
 	case nil:
 		return bad("token_type", "is missing; expected \"bearer\"")
@@ -221,7 +222,7 @@ func parseTokenResponse(resp Response) (tokenFields, error) {
 	case string:
 		n, err := strconv.ParseInt(trimSpaceASCII(v), 10, 64)
 		if err != nil {
-			return bad("expires_in", "expected a whole number of seconds, got "+describeServerText(v))
+			return bad("expires_in", "expected a whole number of seconds, got "+aString(v))
 		}
 		seconds = float64(n)
 	case nil:
@@ -252,21 +253,26 @@ func parseTokenResponse(resp Response) (tokenFields, error) {
 	return t, nil
 }
 
-// errorFromBody makes the error for a non-2xx token response: an *OAuthError when the body
-// is an RFC 6749 error, an *APIError when it is Caspio-shaped, a *ResponseError otherwise.
-func (f *Flow) errorFromBody(grant string, resp Response) error {
+// errorFromBody makes the error for a non-2xx token response to a request made with state
+// prev: an *OAuthError when the body is an RFC 6749 error, an *APIError when it is
+// Caspio-shaped, a *ResponseError otherwise. Their text is the server's, for people to read,
+// with the client's credentials taken out should the server echo one.
+func (f *Flow) errorFromBody(grant string, prev State, resp Response) error {
 	if m, ok := resp.Body.(map[string]any); ok && !resp.NotJSON {
+		scrub := f.scrubber(prev)
 		if code, ok := m["error"].(string); ok && code != "" {
-			e := &OAuthError{Status: resp.Status, Grant: grant, ErrorCode: code}
+			e := &OAuthError{Status: resp.Status, Grant: grant, ErrorCode: scrub(code)}
 			e.Description, _ = m["error_description"].(string)
 			e.URI, _ = m["error_uri"].(string)
+			e.Description, e.URI = scrub(e.Description), scrub(e.URI)
 			return e
 		}
-		if _, hasCode := m["Code"]; hasCode {
-			return NewAPIError(resp.Status, "", resp.Body)
-		}
-		if _, hasMessage := m["Message"]; hasMessage {
-			return NewAPIError(resp.Status, "", resp.Body)
+		_, hasCode := m["Code"]
+		_, hasMessage := m["Message"]
+		if hasCode || hasMessage {
+			e := NewAPIError(resp.Status, "", resp.Body)
+			e.Code, e.Message, e.Resource, e.RequestID = scrub(e.Code), scrub(e.Message), scrub(e.Resource), scrub(e.RequestID)
+			return e
 		}
 	}
 	problem := "unexpected status " + strconv.Itoa(resp.Status)
@@ -278,30 +284,52 @@ func (f *Flow) errorFromBody(grant string, resp Response) error {
 	return &ResponseError{Status: resp.Status, Problem: problem}
 }
 
-// describeServerText shows a short word from a response (a token_type such as "mac") and
-// only the length of anything else, which might be a token the server put in the wrong
-// field.
-func describeServerText(v string) string {
-	if len(v) == 0 || len(v) > 20 {
-		return "a string of " + strconv.Itoa(len(v)) + " characters"
+// aString describes a string from a response by its shape only: any of it might be a token.
+func aString(v string) string {
+	if v == "" {
+		return "an empty string"
 	}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return "a string of " + strconv.Itoa(len(v)) + " characters"
-		}
-	}
-	return quote(v)
+	return "a string of " + describe(v)
 }
 
-func contentTypeNote(ct string) string {
-	if ct == "" {
-		return ""
+// scrubber returns a function that replaces, in text a server wrote, the client secret, the
+// Basic credentials and the tokens of prev with [redacted].
+func (f *Flow) scrubber(prev State) func(string) string {
+	var secrets []string
+	for _, s := range []string{f.clientSecret.Reveal(), f.basicAuthorization()[len("Basic "):], prev.AccessToken.Reveal(), prev.RefreshToken.Reveal()} {
+		if s != "" {
+			secrets = append(secrets, s)
+		}
 	}
+	return func(text string) string {
+		for _, s := range secrets {
+			text = strings.ReplaceAll(text, s, redacted)
+		}
+		return text
+	}
+}
+
+// contentTypeNote shows the media type of a response, when it is one: a type/subtype of
+// RFC 9110 token characters.
+func contentTypeNote(ct string) string {
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
-	return " (Content-Type " + trimSpaceASCII(ct) + ")"
+	if ct = trimSpaceASCII(ct); ct == "" {
+		return ""
+	}
+	typ, sub, ok := strings.Cut(ct, "/")
+	if !ok || len(ct) > 100 || !isToken(typ) || !isToken(sub) {
+		return " (an unusual Content-Type of " + describe(ct) + ")"
+	}
+	return " (Content-Type " + ct + ")"
+}
+
+// isToken reports whether s is a non-empty RFC 9110 token.
+func isToken(s string) bool {
+	return s != "" && indexAny(s, func(c byte) bool {
+		return !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0)
+	}) < 0
 }
 
 // NewAPIError makes the error for a failed resource request from its status, its

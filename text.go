@@ -42,7 +42,8 @@ func trimSpaceASCII(s string) string {
 }
 
 // quote puts s in double quotes for a message, escaping quotes, backslashes, control
-// characters and invalid UTF-8, and shortening it to 200 bytes.
+// characters and invalid UTF-8, and shortening it to 200 bytes. It is for text that may be
+// shown (see errors.go): never for a value that may be a credential.
 func quote(s string) string {
 	const hex = "0123456789abcdef"
 	if len(s) > 200 {
@@ -72,6 +73,95 @@ func quote(s string) string {
 		i++
 	}
 	return string(append(b, '"'))
+}
+
+// describe tells what a value looks like without showing any of it: its length and the
+// kinds of character in it, e.g. "38 characters: letters, digits and punctuation".
+func describe(s string) string {
+	n := utf8.RuneCountInString(s)
+	if n == 0 {
+		return "empty"
+	}
+	var letters, digits, punctuation, spaces, controls, nonASCII bool
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+			letters = true
+		case '0' <= c && c <= '9':
+			digits = true
+		case c == ' ':
+			spaces = true
+		case c < 0x20 || c == 0x7f:
+			controls = true
+		case c >= utf8.RuneSelf:
+			nonASCII = true
+		default:
+			punctuation = true
+		}
+	}
+	var kinds []string
+	for _, k := range []struct {
+		present bool
+		name    string
+	}{{letters, "letters"}, {digits, "digits"}, {punctuation, "punctuation"}, {spaces, "spaces"}, {controls, "control characters"}, {nonASCII, "non-ASCII characters"}} {
+		if k.present {
+			kinds = append(kinds, k.name)
+		}
+	}
+	out := characters(n) + ": "
+	for i, k := range kinds {
+		switch {
+		case i == 0:
+		case i == len(kinds)-1:
+			out += " and "
+		default:
+			out += ", "
+		}
+		out += k
+	}
+	return out
+}
+
+// characterAt names the byte at i of s and where it stands, counting characters from 1,
+// without showing the rest: e.g. `a space at character 7 of 40`. Letters and digits are
+// named by kind only; anything else by itself, as it is the character at fault.
+func characterAt(s string, i int) string {
+	return characterName(s[i]) + " at character " + strconv.Itoa(utf8.RuneCountInString(s[:i])+1) + " of " + strconv.Itoa(utf8.RuneCountInString(s))
+}
+
+func characterName(c byte) string {
+	const hex = "0123456789abcdef"
+	switch {
+	case c == ' ':
+		return "a space"
+	case c == '\t':
+		return "a tab"
+	case c == '\n':
+		return "a line feed"
+	case c == '\r':
+		return "a carriage return"
+	case c < 0x20 || c == 0x7f:
+		return "the control character 0x" + string([]byte{hex[c>>4], hex[c&15]})
+	case c >= utf8.RuneSelf:
+		return "a non-ASCII character"
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		return "a letter"
+	case '0' <= c && c <= '9':
+		return "a digit"
+	case c == '"':
+		return "a double quote"
+	case c == '\\':
+		return "a backslash"
+	}
+	return `"` + string(c) + `"`
+}
+
+// characters is "1 character" or "n characters".
+func characters(n int) string {
+	if n == 1 {
+		return "1 character"
+	}
+	return strconv.Itoa(n) + " characters"
 }
 
 // formatNumber writes a JSON number for a message: whole numbers exactly, others with up

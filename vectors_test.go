@@ -53,6 +53,9 @@ type vectorError struct {
 	Field     *string `json:"field"`
 	Status    *int    `json:"status"`
 	ErrorCode string  `json:"error_code"`
+	// MustNotContain are parts of the input that neither the message nor any field of the
+	// error may show: a value that may be a credential is described, never quoted.
+	MustNotContain []string `json:"must_not_contain"`
 }
 
 // loadVectors decodes tests/vectors/name into a struct with a Cases slice.
@@ -96,11 +99,18 @@ func assertEncodes(t *testing.T, want json.RawMessage, s caspio.State) {
 	assert.JSONEq(t, string(want), string(got))
 }
 
-// assertVectorError checks err against want, and that its message holds no secret.
+// assertVectorError checks err against want, and that neither its message nor its fields
+// hold a secret.
 func assertVectorError(t *testing.T, want vectorError, err error) {
 	t.Helper()
 	require.Error(t, err)
-	assert.NotContains(t, err.Error(), "SECRET", "an error message must not contain a secret")
+	shown := errorTexts(err)
+	for _, text := range shown {
+		assert.NotContains(t, text, "SECRET", "an error must not show a secret")
+		for _, part := range want.MustNotContain {
+			assert.NotContains(t, text, part, "an error must not show this part of the input")
+		}
+	}
 	var kinded interface{ Kind() string }
 	require.True(t, errors.As(err, &kinded), "error %T has no Kind", err)
 	assert.Equal(t, want.Kind, kinded.Kind(), err.Error())
@@ -114,6 +124,34 @@ func assertVectorError(t *testing.T, want vectorError, err error) {
 	if want.ErrorCode != "" {
 		assert.Equal(t, want.ErrorCode, code, err.Error())
 	}
+}
+
+// errorTexts returns the message of err and every text field of the core's error in it.
+func errorTexts(err error) []string {
+	texts := []string{err.Error()}
+	var (
+		ce *caspio.ConfigError
+		re *caspio.ResponseError
+		oe *caspio.OAuthError
+		ae *caspio.APIError
+		se *caspio.StateError
+		ue *caspio.URLError
+	)
+	switch {
+	case errors.As(err, &ce):
+		texts = append(texts, ce.Field, ce.Problem, ce.Fix)
+	case errors.As(err, &re):
+		texts = append(texts, re.Field, re.Problem, re.Location)
+	case errors.As(err, &oe):
+		texts = append(texts, oe.Grant, oe.ErrorCode, oe.Description, oe.URI)
+	case errors.As(err, &ae):
+		texts = append(texts, ae.Code, ae.Message, ae.Resource, ae.RequestID)
+	case errors.As(err, &se):
+		texts = append(texts, se.Field, se.Problem)
+	case errors.As(err, &ue):
+		texts = append(texts, ue.Ref, ue.Problem)
+	}
+	return texts
 }
 
 func errorDetails(err error) (field string, status int, code string) {

@@ -527,7 +527,10 @@ func (c *Client) perform(ctx context.Context, req caspio.Request) caspio.Respons
 	if !req.Authorization.IsZero() {
 		hreq.Header.Set("Authorization", req.Authorization.Reveal())
 	}
-	hresp, err := c.tokenClient.Do(hreq)
+	var location string
+	tc := *c.tokenClient
+	tc.Transport = locationKeeper{base: c.base, location: &location}
+	hresp, err := tc.Do(hreq)
 	if err != nil {
 		return caspio.Response{Err: c.attemptError(ctx, actx, err)}
 	}
@@ -540,7 +543,7 @@ func (c *Client) perform(ctx context.Context, req caspio.Request) caspio.Respons
 		Status:      hresp.StatusCode,
 		ContentType: hresp.Header.Get("Content-Type"),
 		RetryAfter:  hresp.Header.Get("Retry-After"),
-		Location:    hresp.Header.Get("Location"),
+		Location:    location,
 	}
 	if len(body) > maxTokenBody || len(bytes.TrimSpace(body)) == 0 || json.Unmarshal(body, &resp.Body) != nil {
 		resp.Body, resp.NotJSON = nil, true

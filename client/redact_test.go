@@ -123,3 +123,76 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	assert.Contains(t, tok.String(), "access token [redacted]")
 	assert.Equal(t, "Bearer "+secrets["access token"], tok.Authorization())
 }
+
+// TestConfigErrorsShowNoValue: a secret pasted into the wrong field of the Config reaches no
+// message through client.New, nor does a password in a URL (errors.go says what may show).
+func TestConfigErrorsShowNoValue(t *testing.T) {
+	t.Parallel()
+	const pasted = "Zq8vKx1mN0pQ/77rT" // a secret with a "/", as Base64 ones have
+	valid := caspio.Config{Account: "c1abc123", ClientID: testID, ClientSecret: caspio.NewSecret(testSecret)}
+	cases := []struct {
+		name  string
+		edit  func(c *caspio.Config)
+		field string
+	}{
+		{"as the account", func(c *caspio.Config) { c.Account = pasted }, "Account"},
+		{"as the API version", func(c *caspio.Config) { c.APIVersion = pasted }, "APIVersion"},
+		{"as the credentials placement", func(c *caspio.Config) { c.Credentials = pasted }, "Credentials"},
+		{"as the client ID", func(c *caspio.Config) { c.ClientID = pasted + " " }, "ClientID"},
+		{"as the integration URL", func(c *caspio.Config) { c.Account, c.IntegrationURL = "", pasted }, "IntegrationURL"},
+		{"as the token URL", func(c *caspio.Config) {
+			c.Account, c.TokenURL, c.ResourceURL = "", pasted, "https://c1abc123.caspio.com/rest/v2"
+		}, "TokenURL"},
+		{"in the user info of the integration URL", func(c *caspio.Config) {
+			c.Account, c.IntegrationURL = "", "https://"+testID+":"+pasted+"@c1abc123.caspio.com"
+		}, "IntegrationURL"},
+		{"as the port of the resource URL", func(c *caspio.Config) {
+			c.Account, c.TokenURL, c.ResourceURL = "", "https://c1abc123.caspio.com/oauth/token", "https://c1abc123.caspio.com:"+pasted
+		}, "ResourceURL"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := valid
+			tc.edit(&cfg)
+			_, err := client.New(cfg, client.Options{})
+			var ce *caspio.ConfigError
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, tc.field, ce.Field)
+			for _, part := range []string{"Zq8v", "zq8v", "Kx1mN0", "77rT", "77rt"} {
+				assert.NotContains(t, err.Error(), part)
+			}
+		})
+	}
+}
+
+// TestTokenResponseValuesNotShown: a token endpoint that puts a short token in token_type, or
+// echoes the client secret in its error description, has neither shown.
+func TestTokenResponseValuesNotShown(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		fault  sandbox.Fault
+		hidden string
+	}{
+		{"a token as token_type", sandbox.Fault{Route: "/oauth/token", Status: 200, Body: ptr(`{"access_token":"at","token_type":"Zq8vKx","expires_in":60}`)}, "Zq8vKx"},
+		{"a token as expires_in", sandbox.Fault{Route: "/oauth/token", Status: 200, Body: ptr(`{"access_token":"at","token_type":"bearer","expires_in":"Zq8vKx"}`)}, "Zq8vKx"},
+		{"the secret echoed in an OAuth error", sandbox.Fault{Route: "/oauth/token", Status: 401, Body: ptr(`{"error":"invalid_client","error_description":"unknown secret ` + testSecret + `"}`)}, testSecret},
+		{"user info in a redirect", sandbox.Fault{Route: "/oauth/token", Status: 302, Location: "https://" + testID + ":Zq8v/Kx1@elsewhere.example/oauth/token"}, "Zq8v"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, sandbox.Options{})
+			var log events
+			c := e.client(t, client.Options{OnEvent: log.add})
+			e.fault(t, tc.fault)
+			_, err := c.Token(context.Background())
+			require.Error(t, err)
+			assert.NotContains(t, err.Error(), tc.hidden)
+			assert.NotContains(t, fmt.Sprintf("%+v", err), tc.hidden)
+			for _, ev := range log.list() {
+				assert.NotContains(t, fmt.Sprintf("%+v", ev), tc.hidden)
+			}
+		})
+	}
+}

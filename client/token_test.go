@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -110,7 +113,7 @@ func TestTokenEndpointFaults(t *testing.T) {
 		{
 			name:    "wrong token_type",
 			faults:  []sandbox.Fault{{Route: "/oauth/token", Status: 200, Body: ptr(`{"access_token":"` + leak + `","token_type":"mac","expires_in":3600}`)}},
-			wantErr: true, wantStatus: 200, wantField: "token_type", wantText: `"mac"`, requests: 1,
+			wantErr: true, wantStatus: 200, wantField: "token_type", wantText: `got a string of 3 characters: letters`, requests: 1,
 		},
 		{
 			name:    "access_token of the wrong type",
@@ -517,4 +520,29 @@ func TestNewChecksConfig(t *testing.T) {
 // whatever the HTTPClient it is given says.
 var httpClientFollowingEverything = http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return nil },
+}
+
+// TestEventNamesAreTheJSPackages: a Go service and a Node script sharing a log or a metrics
+// pipeline name each event alike. The JS names are those of js/index.d.ts, its documentation.
+func TestEventNamesAreTheJSPackages(t *testing.T) {
+	t.Parallel()
+	types, err := os.ReadFile(filepath.Join("..", "js", "index.d.ts"))
+	require.NoError(t, err)
+	_, union, found := strings.Cut(string(types), "export type ClientEventType =")
+	require.True(t, found, "index.d.ts declares ClientEventType")
+	union, _, _ = strings.Cut(union, ";")
+	var jsNames []string
+	for _, m := range regexp.MustCompile(`\| '([a-z_]+)'`).FindAllStringSubmatch(union, -1) {
+		jsNames = append(jsNames, m[1])
+	}
+	goNames := []string{client.EventTokenRequest, client.EventLogin, client.EventRefresh, client.EventTokenError,
+		client.EventRetry, client.EventRevoked, client.EventStateDiscarded, client.EventStoreError}
+	assert.ElementsMatch(t, jsNames, goNames)
+
+	e := newEnv(t, sandbox.Options{})
+	var log events
+	c := e.client(t, client.Options{Store: failingStore{}, OnEvent: log.add}) // see store_test.go
+	_, err = c.Token(context.Background())
+	require.NoError(t, err, "a failing store costs the persistence, not the token")
+	assert.Equal(t, []string{"storage_error", "token_request", "storage_error", "login"}, log.kinds())
 }

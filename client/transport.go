@@ -36,7 +36,9 @@ func (c *Client) NewRequest(ctx context.Context, method, path string, body io.Re
 
 // Do sends req with the access token in a Bearer Authorization header, getting a token if
 // needed, and follows redirects as HTTPClient does. A URL that caspio.Flow.ResolveURL
-// refuses is not sent (a *caspio.URLError). On a 401 the access token is dropped and, when
+// refuses is not sent (a *caspio.URLError): one off the resource endpoint, and one that is
+// not what it looks like, such as a URL.Opaque or a data: URL, which would otherwise reach
+// the REST base as a path. On a 401 the access token is dropped and, when
 // the body can be sent again (no body, or GetBody set), the request is retried once with a
 // fresh token; otherwise the 401 response is returned as is. A response of any other status
 // is returned as is too: see APIErrorFromResponse.
@@ -62,6 +64,9 @@ func (c *Client) HTTPClient() *http.Client {
 // Options' client's transport, or http.DefaultTransport) as Do does: with the Bearer token,
 // refusing a URL off the resource endpoint, retrying once after a 401. A redirect hop
 // (req.Response != nil) off the REST base is forwarded without any Authorization header.
+// A redirect that must not be followed at all (see caspio.CheckLocation: a Location with
+// user info, or not an http(s) URL), or whose Location does not parse, fails with a
+// *caspio.URLError whatever the redirect policy, before net/http could quote its Location.
 func (c *Client) Transport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = c.base
@@ -75,6 +80,18 @@ type transport struct {
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.roundTrip(req)
+	if err != nil {
+		return resp, err
+	}
+	if err := refusedRedirect(resp); err != nil {
+		discard(resp)
+		return nil, fmt.Errorf("caspio client: %w", err)
+	}
+	return resp, nil
+}
+
+func (t *transport) roundTrip(req *http.Request) (*http.Response, error) {
 	target, err := t.c.flow.ResolveURL(req.URL.String())
 	if err != nil {
 		if req.Response != nil {
@@ -92,6 +109,32 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("caspio client: resolved URL does not parse: %w", err)
 	}
 	return t.c.send(req, u, t.base)
+}
+
+// refusedRedirect returns the error for a redirect that is not to be followed: one that
+// caspio.CheckLocation refuses, or whose Location does not parse (net/http would then fail
+// with an error that quotes the Location whole, user info and all).
+func refusedRedirect(resp *http.Response) error {
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+	default:
+		return nil
+	}
+	location := resp.Header.Get("Location")
+	if location == "" {
+		return nil
+	}
+	if err := caspio.CheckLocation(location); err != nil {
+		return err
+	}
+	base := &url.URL{}
+	if resp.Request != nil && resp.Request.URL != nil {
+		base = resp.Request.URL
+	}
+	if _, err := base.Parse(location); err != nil {
+		return &caspio.URLError{Problem: "a redirect's Location is not a valid URL; it is not followed"}
+	}
+	return nil
 }
 
 // send performs req at u with a lease, and once more with a fresh one after a 401.
@@ -133,6 +176,23 @@ func (c *Client) send(req *http.Request, u *url.URL, base http.RoundTripper) (*h
 		c.unauthorized(fresh.authorization)
 	}
 	return withRequest(resp, req), err
+}
+
+// locationKeeper takes the Location header out of a redirect answered to a token request,
+// which is never followed, into location: net/http would otherwise parse it first and, on a
+// Location such as https://id:pa/ss@host, fail with an error that quotes it whole.
+type locationKeeper struct {
+	base     http.RoundTripper
+	location *string
+}
+
+func (k locationKeeper) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := k.base.RoundTrip(req)
+	if err == nil && resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		*k.location = resp.Header.Get("Location")
+		resp.Header.Del("Location")
+	}
+	return resp, err
 }
 
 // authorized clones req for u with the Authorization header set and the given body.

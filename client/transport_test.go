@@ -257,16 +257,22 @@ func TestOffOriginRefused(t *testing.T) {
 	other, otherRec := otherOrigin(t)
 	c := e.client(t, client.Options{})
 	ctx := context.Background()
+	host := strings.TrimPrefix(e.ts.URL, "http://")
 	cases := []struct {
-		name string
-		url  string
+		name   string
+		url    string
+		opaque string // if set, the request's URL.Opaque, as a caller sets it to send a path as written
 	}{
-		{"another origin", other.URL + "/rest/v2/tables"},
-		{"the token endpoint", e.ts.URL + "/oauth/token"},
-		{"outside the REST base", e.ts.URL + "/__sandbox/stats"},
-		{"dot segments", e.ts.URL + "/rest/v2/../../oauth/token"},
-		{"the other API version", e.ts.URL + "/integrations/rest/v3/tables"},
-		{"user info", "http://user@" + strings.TrimPrefix(e.ts.URL, "http://") + "/rest/v2/tables"},
+		{"another origin", other.URL + "/rest/v2/tables", ""},
+		{"the token endpoint", e.ts.URL + "/oauth/token", ""},
+		{"outside the REST base", e.ts.URL + "/__sandbox/stats", ""},
+		{"dot segments", e.ts.URL + "/rest/v2/../../oauth/token", ""},
+		{"the other API version", e.ts.URL + "/integrations/rest/v3/tables", ""},
+		{"user info", "http://user@" + host + "/rest/v2/tables", ""},
+		// Not paths: they once reached the REST base as one, with the bearer token.
+		{"a data: URL", "data:text/plain,rest/v2/tables", ""},
+		{"http: without //", "http:" + host + "/rest/v2/tables", ""},
+		{"URL.Opaque", e.ts.URL, "/rest/v2/tables"},
 	}
 	senders := map[string]func(req *http.Request) (*http.Response, error){
 		"Do":         c.Do,
@@ -278,6 +284,7 @@ func TestOffOriginRefused(t *testing.T) {
 			t.Run(tc.name+" via "+name, func(t *testing.T) {
 				req, err := http.NewRequestWithContext(ctx, "GET", tc.url, nil)
 				require.NoError(t, err)
+				req.URL.Opaque = tc.opaque
 				resp, err := send(req)
 				if resp != nil {
 					resp.Body.Close()
@@ -288,6 +295,9 @@ func TestOffOriginRefused(t *testing.T) {
 				assert.Contains(t, err.Error(), "caspio client: ")
 			})
 		}
+		if tc.opaque != "" {
+			continue // NewRequest takes a string
+		}
 		t.Run(tc.name+" via NewRequest", func(t *testing.T) {
 			req, err := c.NewRequest(ctx, "GET", tc.url, nil)
 			assert.Nil(t, req)
@@ -297,6 +307,59 @@ func TestOffOriginRefused(t *testing.T) {
 	}
 	assert.Empty(t, otherRec.requests(""))
 	assert.Empty(t, e.rec.requests(""), "a refused URL makes no request at all, not even for a token")
+}
+
+// TestRedirectsNotFollowed: a redirect whose Location may carry credentials, is not an
+// http(s) URL or does not parse fails with a *caspio.URLError that shows none of it, however
+// the request was sent and whatever the redirect policy; nothing reaches the target.
+func TestRedirectsNotFollowed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sandbox.Options{})
+	other, otherRec := otherOrigin(t)
+	otherHost := strings.TrimPrefix(other.URL, "http://")
+	c := e.client(t, client.Options{})
+	cases := []struct {
+		name     string
+		location string
+		hidden   []string // parts of the Location that the error must not show
+	}{
+		{"user info", "http://id-7:Zq8vKx1mN0@" + otherHost + "/landing?code=Zq8vCode", []string{"Zq8vKx1mN0", "id-7", "Zq8vCode"}},
+		{"user info with a slash in the password", "http://id-7:Zq8v/Kx1mN0@" + otherHost + "/landing", []string{"Zq8v", "Kx1mN0", "id-7"}},
+		{"user info without slashes", "http:id-7:Zq8vKx1mN0@" + otherHost + "/landing", []string{"Zq8vKx1mN0", "id-7"}},
+		{"user info on the resource origin", "http://id-7:Zq8vKx1mN0@" + strings.TrimPrefix(e.ts.URL, "http://") + "/rest/v2/tables", []string{"Zq8vKx1mN0", "id-7"}},
+		{"a data: URL", "data:text/plain,Zq8vKx1mN0", []string{"Zq8vKx1mN0"}},
+		{"http: without //", "http:" + otherHost + "/landing", nil},
+		{"a Location that does not parse", "http://" + otherHost + ":Zq8vKx1mN0/landing", []string{"Zq8vKx1mN0"}},
+	}
+	senders := map[string]func(req *http.Request) (*http.Response, error){
+		"Do":                                  c.Do,
+		"HTTPClient":                          c.HTTPClient().Do,
+		"Transport with Go's redirect policy": (&http.Client{Transport: c.Transport(nil)}).Do,
+		"Transport, redirects not followed": (&http.Client{Transport: c.Transport(nil), CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}}).Do,
+	}
+	for _, tc := range cases {
+		for name, send := range senders {
+			t.Run(tc.name+" via "+name, func(t *testing.T) {
+				e.fault(t, sandbox.Fault{Route: recordsPath, Status: 302, Location: tc.location})
+				req, err := c.NewRequest(context.Background(), "GET", "tables/Products/records", nil)
+				require.NoError(t, err)
+				resp, err := send(req)
+				if resp != nil {
+					resp.Body.Close()
+				}
+				require.Error(t, err)
+				var ue *caspio.URLError
+				require.ErrorAs(t, err, &ue)
+				for _, hidden := range tc.hidden {
+					assert.NotContains(t, err.Error(), hidden)
+					assert.NotContains(t, ue.Ref, hidden)
+				}
+			})
+		}
+	}
+	assert.Empty(t, otherRec.requests(""), "a refused redirect reached its target")
 }
 
 func TestNewRequestResolvesAndReplays(t *testing.T) {

@@ -143,13 +143,16 @@ async function run(argv, env) {
     return EXIT_OK;
   }
   if (!Object.hasOwn(COMMAND_OPTIONS, command)) {
-    throw new UsageError(`unknown command ${JSON.stringify(command)}; the commands are token, fetch and records (see caspio-auth --help)`);
+    throw new UsageError(`unknown command (${describe(command)}); the commands are token, fetch and records (see caspio-auth --help)`);
   }
+  const options = { ...CONFIG_OPTIONS, ...COMMAND_OPTIONS[command] };
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, options: { ...CONFIG_OPTIONS, ...COMMAND_OPTIONS[command] }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError(`${command}: ${err.message} (see caspio-auth ${command} --help)`);
+    // Node's message for an unknown option quotes it, and a mistyped flag may be a secret.
+    const problem = err?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? unknownOption(rest, options) : err.message;
+    throw new UsageError(`${command}: ${problem} (see caspio-auth ${command} --help)`);
   }
   const { values, positionals } = parsed;
   if (values.help) {
@@ -190,13 +193,20 @@ async function tokenCommand(values, positionals, env) {
 async function fetchCommand(values, positionals, env) {
   if (positionals.length !== 1) throw new UsageError('fetch takes one PATH, e.g. caspio-auth fetch tables (see caspio-auth fetch --help)');
   const headers = new Headers({ Accept: 'application/json' });
-  for (const h of values.header ?? []) {
+  // A header may hold a credential (Authorization: Bearer ...): its errors describe it.
+  for (const [n, h] of (values.header ?? []).entries()) {
+    const which = `-H (header ${n + 1})`;
     const i = h.indexOf(':');
-    if (i <= 0) throw new UsageError(`-H ${JSON.stringify(h.slice(0, 40))}: expected 'Name: value'`);
+    if (i <= 0) throw new UsageError(`${which}: expected 'Name: value', but it has ${i === 0 ? 'no name before ":"' : `no ":" (${describe(h)})`}`);
+    const name = h.slice(0, i).trim();
+    const bad = name.search(/[^!#$%&'*+.^_`|~0-9A-Za-z-]/);
+    if (name === '' || bad >= 0) {
+      throw new UsageError(`${which}: the name ${name === '' ? 'is blank' : `has ${characterAt(name, bad)}`}; expected 'Name: value'`);
+    }
     try {
-      headers.set(h.slice(0, i).trim(), h.slice(i + 1).trim());
+      headers.set(name, h.slice(i + 1).trim());
     } catch {
-      throw new UsageError(`-H: ${JSON.stringify(h.slice(0, i).trim())} is not a valid header`);
+      throw new UsageError(`${which}: the value has a character that a header cannot carry (${describe(h.slice(i + 1).trim())})`);
     }
   }
   let body;
@@ -205,7 +215,7 @@ async function fetchCommand(values, positionals, env) {
     if (!headers.has('content-type')) headers.set('Content-Type', 'application/json');
   }
   const method = (values.request ?? (body === undefined ? 'GET' : 'POST')).toUpperCase();
-  if (!/^[A-Z]+$/.test(method)) throw new UsageError(`-X ${JSON.stringify(values.request)}: expected a method such as GET, POST, PUT or DELETE`);
+  if (!/^[A-Z]+$/.test(method)) throw new UsageError(`-X: expected a method such as GET, POST, PUT or DELETE, got ${describe(values.request)}`);
   const client = await clientFrom(values, env);
   try {
     const res = await client.fetch(positionals[0], { method, headers, body });
@@ -225,19 +235,19 @@ async function readData(data) {
   try {
     return await readFile(file);
   } catch (err) {
-    throw new UsageError(`-d @${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+    throw new UsageError(`-d @FILE: ${err.code === 'ENOENT' ? 'no such file' : `the file cannot be read (${err.code ?? 'error'})`}`);
   }
 }
 
 async function recordsCommand(values, positionals, env) {
   if (positionals.length !== 1) throw new UsageError('records takes one TABLE, e.g. caspio-auth records Orders (see caspio-auth records --help)');
   const format = values.format ?? 'jsonl';
-  if (format !== 'jsonl' && format !== 'json') throw new UsageError(`--format ${JSON.stringify(format)}: use jsonl or json`);
+  if (format !== 'jsonl' && format !== 'json') throw new UsageError(`--format: use jsonl or json, not ${describe(format)}`);
   let limit;
   if (values.limit !== undefined) {
     limit = Number(values.limit);
-    if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit ${JSON.stringify(values.limit)}: expected a whole number of 1 or more`);
-    if (!values.all && limit > PAGE_SIZE) throw new UsageError(`--limit ${limit}: Caspio returns at most ${PAGE_SIZE} records per call; add --all to page through more`);
+    if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: expected a whole number of 1 or more, got ${describe(values.limit)}`);
+    if (!values.all && limit > PAGE_SIZE) throw new UsageError(`--limit: more than ${PAGE_SIZE}, and Caspio returns at most ${PAGE_SIZE} records per call; add --all to page through more`);
   }
   const table = positionals[0];
   const query = [];
@@ -287,6 +297,47 @@ async function getRecords(client, path) {
     throw new Error('caspio-auth: the records response has no Result array');
   }
   return body.Result;
+}
+
+/**
+ * Describes an argument without showing it, as the core's messages do (errors.go): a
+ * mistyped flag, a header or a value may be a credential. E.g. "9 characters: letters and
+ * digits".
+ * @param {string} value
+ */
+function describe(value) {
+  const chars = [...value];
+  if (chars.length === 0) return 'an empty value';
+  const kinds = [
+    [/[A-Za-z]/, 'letters'], [/[0-9]/, 'digits'], [/[!-/:-@[-`{-~]/, 'punctuation'], [/ /, 'spaces'],
+    [/[\x00-\x1f\x7f]/, 'control characters'], [/[^\x00-\x7f]/, 'non-ASCII characters'],
+  ].filter(([re]) => re.test(value)).map(([, name]) => name);
+  const list = kinds.length > 1 ? `${kinds.slice(0, -1).join(', ')} and ${kinds.at(-1)}` : kinds[0];
+  return `${chars.length} character${chars.length === 1 ? '' : 's'}: ${list}`;
+}
+
+/** Names the character at index i of s, and where it stands, without showing the rest. */
+function characterAt(s, i) {
+  const c = s[i];
+  const names = { ' ': 'a space', '\t': 'a tab', '"': 'a double quote', '\\': 'a backslash' };
+  let name = names[c];
+  if (name === undefined) {
+    if (/[A-Za-z]/.test(c)) name = 'a letter';
+    else if (/[0-9]/.test(c)) name = 'a digit';
+    else if (/[\x00-\x1f\x7f]/.test(c)) name = `the control character 0x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+    else if (/[^\x00-\x7f]/.test(c)) name = 'a non-ASCII character';
+    else name = `"${c}"`;
+  }
+  return `${name} at character ${[...s.slice(0, i)].length + 1} of ${[...s].length}`;
+}
+
+/** Says which argument is the unknown option, without quoting it (it may be a secret). */
+function unknownOption(args, options) {
+  const { tokens } = parseArgs({ args, options, allowPositionals: true, strict: false, tokens: true });
+  const known = new Set(Object.keys(options));
+  const token = tokens.find((t) => t.kind === 'option' && !known.has(t.name));
+  const at = token === undefined ? '' : ` (argument ${token.index + 2}, ${describe(token.rawName)})`;
+  return `an unknown option${at}`;
 }
 
 /** The client for the flags and environment, with the token cached in a file. */

@@ -376,11 +376,11 @@ class CaspioClient {
       }
       let next;
       try {
-        next = new URL(location, url);
-      } catch {
-        return res; // an unusable Location: the redirect itself is the answer
+        next = redirectTarget(location, url);
+      } catch (err) {
+        await discard(res);
+        throw err;
       }
-      if (next.protocol !== 'https:' && next.protocol !== 'http:') return res;
       if (!followRedirect(req, res.status)) return res; // a body that cannot be sent again
       await discard(res);
       next.hash = '';
@@ -801,6 +801,81 @@ function isReplayable(body) {
 
 function isStream(body) {
   return typeof ReadableStream !== 'undefined' && body instanceof ReadableStream;
+}
+
+/**
+ * Where a redirect leads. As fetch does, and as the Go client does, a Location with user
+ * info, or not an http(s) URL, or not a URL at all, is not followed: a CaspioURLError (fetch
+ * itself would throw a TypeError quoting the Location, credentials and all).
+ * @param {string} location
+ * @param {string} base the URL that answered the redirect
+ */
+function redirectTarget(location, base) {
+  const refused = refusedLocation(location);
+  if (refused !== null) throw refused;
+  try {
+    return new URL(location, base);
+  } catch {
+    throw new CaspioURLError("caspio-auth: resource URL: a redirect's Location is not a valid URL; it is not followed", { ref: '' });
+  }
+}
+
+/**
+ * The CaspioURLError for a redirect's Location that is not to be followed at all, or null:
+ * the rule of the core's CheckLocation (resolve.go), mirrored here as the WebAssembly core
+ * does not export it (tests/js/redirect.test.js and client/transport_test.go play the same
+ * Locations in both runtimes). A Location that may carry user info (user:password@host, even
+ * with a "/" in the password) is refused, and one that is not an http(s) URL; the error
+ * shows the Location as the core's errors show references.
+ * @param {string} location
+ */
+function refusedLocation(location) {
+  const l = location.replace(/[\t\n\r]/g, '').replace(/^[ \t\n\v\f\r]+|[ \t\n\v\f\r]+$/g, '');
+  const refuse = (problem) => new CaspioURLError(`caspio-auth: resource URL ${JSON.stringify(shownRef(l))}: ${problem}`, { ref: shownRef(l) });
+  if (mayHoldUserInfo(l)) {
+    return refuse('is a redirect to a URL with user info (a name or password before "@"); it is not followed, as credentials never go in a URL');
+  }
+  const n = schemeEnd(l);
+  if (n > 0) {
+    const scheme = l.slice(0, n - 1).toLowerCase();
+    if (scheme !== 'http' && scheme !== 'https') return refuse('is a redirect to a URL that is not http(s); it is not followed');
+    if (!l.startsWith('//', n)) return refuse('is a redirect to an http(s) URL without "//"; it is not followed');
+  }
+  return null;
+}
+
+/** The length of ref's scheme with its colon, or 0 when it has none. */
+function schemeEnd(ref) {
+  const m = /^[A-Za-z][A-Za-z0-9+.-]*:/.exec(ref);
+  return m === null ? 0 : m[0].length;
+}
+
+/** Where ref's authority would begin, and whether it has one (not a path). */
+function authorityStart(ref) {
+  const n = schemeEnd(ref);
+  let start = n;
+  while (start < ref.length && (ref[start] === '/' || ref[start] === '\\')) start++;
+  return { start, ok: n > 0 || start >= 2 };
+}
+
+function beforeQuery(ref) {
+  const i = ref.search(/[?#]/);
+  return i < 0 ? ref : ref.slice(0, i);
+}
+
+function mayHoldUserInfo(ref) {
+  const pre = beforeQuery(ref);
+  return authorityStart(pre).ok && pre.includes('@');
+}
+
+/** A reference as errors show it: no query or fragment, no user info, a scheme alone when it is not hierarchical. */
+function shownRef(ref) {
+  ref = beforeQuery(ref);
+  const n = schemeEnd(ref);
+  if (n > 0 && !ref.startsWith('//', n)) return ref.slice(0, n);
+  const { start, ok } = authorityStart(ref);
+  const at = ref.lastIndexOf('@');
+  return ok && at >= start ? `${ref.slice(0, start)}[redacted]${ref.slice(at)}` : ref;
 }
 
 function isRedirect(status) {

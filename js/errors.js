@@ -1,7 +1,9 @@
 // Errors of caspio-auth. Every error is a CaspioError with a stable `code`; the codes are
 // the same in Go (the core's Kind constants) and in the shared test vectors. Messages never
-// contain a secret. Where an error came from an HTTP response, the Response hangs off it
-// as `response`, not enumerable, so that logging the error does not dump it.
+// contain a secret, nor quote any value that may be one: they describe its shape instead
+// (the rule is in the core's errors.go), and so do the errors' fields. Where an error came
+// from an HTTP response, the Response hangs off it as `response`, not enumerable, so that
+// logging the error does not dump it.
 
 export class CaspioError extends Error {
   /**

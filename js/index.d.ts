@@ -132,7 +132,8 @@ export interface CaspioClient {
    * fetch with the Bearer token. input is a path resolved against the REST base ("tables",
    * "tables/Orders/records?q.where=..."), a URL on the resource endpoint, or a Request for
    * one; a URL elsewhere is refused with a CaspioURLError. Redirects are followed (at most
-   * 5), with the token only on the REST base. After a 401 the token is dropped and, when
+   * 5), with the token only on the REST base; a redirect to a URL with user info, or not to
+   * an http(s) URL, or to no valid URL, is refused with a CaspioURLError. After a 401 the token is dropped and, when
    * the body can be sent again (none, a string, ArrayBuffer, typed array, Blob,
    * URLSearchParams, FormData, or a Request), the request is sent once more with a fresh
    * token; otherwise the 401 is returned as is. Any other response is returned as is: see
@@ -322,7 +323,7 @@ export declare class CaspioResponseError extends CaspioError {
   readonly code: 'RESPONSE_INVALID';
   readonly status: number;
   readonly field: string;
-  /** The Location of a redirect, if the token endpoint redirected. */
+  /** The Location of a redirect, if the token endpoint redirected, without its query and user info. */
   readonly location: string;
 }
 
@@ -333,9 +334,10 @@ export declare class CaspioStateError extends CaspioError {
   readonly field: string;
 }
 
-/** A resource URL the client does not send its bearer token to (code URL_REFUSED). */
+/** A resource URL the client does not send its bearer token to, or a redirect it does not follow (code URL_REFUSED). */
 export declare class CaspioURLError extends CaspioError {
   constructor(message: string, details?: { ref?: string });
   readonly code: 'URL_REFUSED';
+  /** The URL or Location, without its query, fragment and user info; "" when not even that can be shown. */
   readonly ref: string;
 }

@@ -139,19 +139,58 @@ test('records --where and --limit; one page prints no progress', async () => {
 test('usage errors exit 2', async () => {
   const cases = [
     [[], /Usage:/],
-    [['frobnicate'], /unknown command "frobnicate"/],
+    [['frobnicate'], /unknown command \(10 characters: letters\)/],
     [['records'], /records takes one TABLE/],
-    [['records', 'Orders', '--format', 'xml'], /--format "xml"/],
+    [['records', 'Orders', '--format', 'xml'], /--format: use jsonl or json, not 3 characters: letters/],
     [['records', 'Orders', '--limit', '5000'], /add --all/],
     [['fetch'], /fetch takes one PATH/],
     [['fetch', '-H', 'no-colon', 'tables'], /expected 'Name: value'/],
-    [['token', '--bogus'], /Unknown option '--bogus'/],
+    [['token', '--bogus'], /an unknown option \(argument 2, 7 characters: letters and punctuation\)/],
     [['fetch', 'https://elsewhere.example/rest/v2/tables'], /not on the resource endpoint/],
   ];
   for (const [args, message] of cases) {
     const r = await run(args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stdout + r.stderr, message, args.join(' '));
+  }
+});
+
+test('usage and configuration errors never show an argument, which may be a credential', async () => {
+  const token = 'Zq8vKx1mN0pQ';
+  const usage = [
+    [['fetch', '-H', `Authorization Bearer ${token}`, 'tables'], /-H \(header 1\): expected 'Name: value', but it has no ":"/],
+    [['fetch', '-H', `Authorization Bearer ${token}: x`, 'tables'], /-H \(header 1\): the name has a space at character 14 of 33/],
+    [['fetch', '-H', 'Accept: application/json', '-H', `${token}`, 'tables'], /-H \(header 2\)/],
+    [['fetch', '-X', `GET ${token}`, 'tables'], /-X: expected a method/],
+    [[token], /unknown command/],
+    [['token', `--${token}=1`], /an unknown option \(argument 2, 14 characters: letters, digits and punctuation\)/],
+    [['token', `-${token}`], /an unknown option \(argument 2/],
+    [['records', 'Orders', '--format', token], /--format/],
+    [['records', 'Orders', '--limit', token], /--limit/],
+    [['fetch', '-d', `@/nonexistent/${token}`, 'tables'], /-d @FILE: no such file/],
+  ];
+  for (const [args, message] of usage) {
+    const r = await run(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message, args.join(' '));
+    assert.ok(!r.stderr.includes(token) && !r.stderr.includes(token.slice(0, 6)), `${args.join(' ')} shows the argument: ${r.stderr}`);
+  }
+  const config = [
+    [['token', '--account', `${token}-1`], /option account: is not a Caspio account ID/],
+    [['token', '--api-version', token], /option apiVersion: is not a Caspio REST API version \(12 characters: letters and digits\)/],
+    [['token', '--credentials', token], /option credentials:/],
+    [['token', '--client-id', `${token} x`], /option clientId: has a space at character 13 of 14/],
+    [['token', '--integration-url', `https://id-1:${token.slice(0, 6)}/${token.slice(6)}@c1abc123.caspio.com`], /option integrationUrl: has "@" at character/],
+    [['token', '--token-url', token, '--resource-url', 'https://c1abc123.caspio.com/rest/v2'], /option tokenUrl: is not an absolute URL/],
+  ];
+  for (const [args, message] of config) {
+    // The flag that names another endpoint stands alone (only one way may be configured).
+    const endpointFlag = args.some((a) => ['--account', '--integration-url', '--token-url'].includes(a));
+    const r = await run(args, endpointFlag ? { CASPIO_INTEGRATION_URL: '' } : {});
+    assert.equal(r.code, 3, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message, args.join(' '));
+    assert.ok(!r.stderr.toLowerCase().includes(token.slice(0, 6).toLowerCase()), `${args.join(' ')} shows the value: ${r.stderr}`);
+    assert.ok(!r.stderr.includes(token.slice(6)), `${args.join(' ')} shows the value: ${r.stderr}`);
   }
 });
 

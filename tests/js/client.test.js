@@ -71,6 +71,33 @@ test('config errors from the core are CaspioConfigErrors naming the JS option', 
   }
 });
 
+test('a secret pasted into the wrong option is shown by no config error', async () => {
+  const pasted = 'Zq8vKx1mN0pQ/77rT'; // a secret with a "/", as Base64 ones have
+  const { integrationUrl: _, ...credentials } = sandbox.options();
+  const cases = [
+    [{ account: pasted }, 'account'],
+    [{ integrationUrl: pasted }, 'integrationUrl'],
+    [{ integrationUrl: `https://id-1:${pasted}@c1abc123.caspio.com` }, 'integrationUrl'],
+    [{ tokenUrl: pasted, resourceUrl: 'https://c1abc123.caspio.com/rest/v2' }, 'tokenUrl'],
+    [{ tokenUrl: 'https://c1abc123.caspio.com/oauth/token', resourceUrl: `https://c1abc123.caspio.com:${pasted}` }, 'resourceUrl'],
+    [{ account: 'c1abc123', apiVersion: pasted }, 'apiVersion'],
+    [{ account: 'c1abc123', credentials: pasted }, 'credentials'],
+    [{ account: 'c1abc123', clientId: `${pasted} ` }, 'clientId'],
+  ];
+  for (const [extra, field] of cases) {
+    await assert.rejects(createClient({ ...credentials, ...extra }), (err) => {
+      assert.ok(err instanceof CaspioConfigError, `${field}: ${err}`);
+      assert.equal(err.field, field);
+      for (const text of [err.message, inspect(err), JSON.stringify(err)]) {
+        for (const part of ['Zq8v', 'zq8v', 'Kx1mN0', '77rT', '77rt']) {
+          assert.ok(!text.includes(part), `${field}: ${JSON.stringify(part)} shows in ${text}`);
+        }
+      }
+      return true;
+    });
+  }
+});
+
 test('both credential placements log in, with the credentials where they belong', async () => {
   for (const credentials of ['body', 'basic']) {
     await sandbox.reset();

@@ -97,7 +97,7 @@ test('bad token responses are CaspioResponseErrors naming the problem, not retri
     ['HTML with status 200', { status: 200, body: '<html>maintenance</html>', content_type: 'text/html; charset=utf-8' }, '', /Content-Type text\/html/],
     ['a missing access_token', { status: 200, body: '{"token_type":"bearer","expires_in":3600}' }, 'access_token', /is missing/],
     ['a missing expires_in', { status: 200, body: '{"access_token":"abc","token_type":"bearer"}' }, 'expires_in', /is missing/],
-    ['a wrong token_type', { status: 200, body: '{"access_token":"abc","token_type":"mac","expires_in":3600}' }, 'token_type', /expected "bearer", got "mac"/],
+    ['a wrong token_type', { status: 200, body: '{"access_token":"abc","token_type":"mac","expires_in":3600}' }, 'token_type', /expected "bearer", got a string of 3 characters: letters/],
     ['an array', { status: 200, body: '[]' }, '', /expected a JSON object, got an array/],
   ];
   for (const [name, fault, field, message] of cases) {

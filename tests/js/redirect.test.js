@@ -2,7 +2,7 @@
 // base; never to another origin.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { createClient } from 'caspio-auth';
+import { createClient, CaspioURLError } from 'caspio-auth';
 import { startSandbox } from './helpers/sandbox.js';
 import { startRecorder, recordingFetch } from './helpers/recorder.js';
 
@@ -99,5 +99,30 @@ test('redirect modes: manual returns the redirect, error throws, and at most 5 a
   await sandbox.fault({ route: '/rest/v2/tables', status: 302, location: '/rest/v2/tables', count: 6 });
   await assert.rejects(client.fetch('tables'), /stopped after 5 redirects/);
   assert.equal(elsewhere.requests.length, 0);
+  client.close();
+});
+
+test('a redirect with credentials, or not to an http(s) URL, is refused with a CaspioURLError that shows none of it', async () => {
+  const host = new URL(elsewhere.url).host;
+  const cases = [
+    ['user info', `http://id-7:Zq8vKx1mN0@${host}/landing?code=Zq8vCode`, ['Zq8vKx1mN0', 'id-7', 'Zq8vCode']],
+    ['user info with a slash in the password', `http://id-7:Zq8v/Kx1mN0@${host}/landing`, ['Zq8v', 'Kx1mN0', 'id-7']],
+    ['user info without slashes', `http:id-7:Zq8vKx1mN0@${host}/landing`, ['Zq8vKx1mN0', 'id-7']],
+    ['user info on the resource origin', `${sandbox.url.replace('//', '//id-7:Zq8vKx1mN0@')}/rest/v2/tables`, ['Zq8vKx1mN0', 'id-7']],
+    ['a data: URL', 'data:text/plain,Zq8vKx1mN0', ['Zq8vKx1mN0']],
+    ['http: without //', `http:${host}/landing`, []],
+    ['a Location that does not parse', `http://${host}:Zq8vKx1mN0/landing`, ['Zq8vKx1mN0']],
+  ];
+  const client = await createClient(sandbox.options());
+  for (const [name, location, hidden] of cases) {
+    await sandbox.fault({ route: '/rest/v2/tables', status: 302, location });
+    const err = await client.fetch('tables').then(() => null, (e) => e);
+    assert.ok(err instanceof CaspioURLError, `${name}: ${err}`);
+    assert.equal(err.code, 'URL_REFUSED', name);
+    for (const text of [err.message, err.ref, JSON.stringify(err)]) {
+      for (const part of hidden) assert.ok(!text.includes(part), `${name}: ${JSON.stringify(part)} shows in ${text}`);
+    }
+  }
+  assert.equal(elsewhere.requests.length, 0, 'a refused redirect reached its target');
   client.close();
 });

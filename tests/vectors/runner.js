@@ -173,10 +173,20 @@ function thrown(fn) {
   throw new Error('expected an error, got none');
 }
 
-/** Checks an error against a vector's expectation, and that it holds no secret. */
+/**
+ * Checks an error against a vector's expectation, and that neither its message nor any of
+ * its fields (ref, location, ...) holds a secret or a part of the input named in
+ * must_not_contain.
+ */
 function assertError(err, want, CaspioError) {
   ok(err instanceof CaspioError, `expected a CaspioError, got ${err}`);
-  ok(!err.message.includes('SECRET'), `secret in message: ${err.message}`);
+  const texts = Object.getOwnPropertyNames(err).map((k) => err[k]).filter((v) => typeof v === 'string');
+  for (const text of texts) {
+    ok(!text.includes('SECRET'), `secret in the error: ${text}`);
+    for (const part of want.must_not_contain ?? []) {
+      ok(!text.includes(part), `${JSON.stringify(part)} of the input in the error: ${text}`);
+    }
+  }
   equal(err.code, want.kind, `code (${err.message})`);
   if (want.field !== undefined) equal(err.field, want.field, `field (${err.message})`);
   if (want.status !== undefined) equal(err.status, want.status, `status (${err.message})`);
