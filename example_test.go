@@ -2,13 +2,97 @@ package caspio_test
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/caspio-auth/caspio"
 )
 
-// A driver's loop, with the HTTP exchange played by hand: the core says what to do, the
-// host does it and reports back.
+// A driver's loop: the machine says what to do next, the driver does it and feeds back what
+// happened, until a done or fail step. Here the token endpoint, the resource endpoint and
+// the store are funcs and a variable; a real driver performs the same steps with its HTTP
+// client, its store and its clock.
 func Example() {
+	flow, err := caspio.NewFlow(caspio.Config{
+		Account:      "c1abc123",
+		ClientID:     "my-client-id",
+		ClientSecret: caspio.NewSecret("my-client-secret"),
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	m, err := caspio.NewMachine(flow, caspio.Options{}) // one per client object, kept with it
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	issued := 0
+	tokenEndpoint := func(caspio.Request) caspio.Response {
+		issued++
+		return caspio.Response{Status: 200, Body: map[string]any{ // the JSON body, decoded
+			"access_token": "token-" + strconv.Itoa(issued), "token_type": "bearer",
+			"expires_in": float64(86399), "refresh_token": "refresh-1",
+		}}
+	}
+	resourceEndpoint := func(authorization string) int {
+		if authorization == "Bearer token-1" {
+			return 401 // this token was revoked on the server
+		}
+		return 200
+	}
+	var stored map[string]any // the store: what State.Encode gave, as JSON would keep it
+	now := caspio.UnixMilli(1_700_000_000_000)
+
+	run := func(c *caspio.Conversation) caspio.Step {
+		step := c.Step()
+		for {
+			r := caspio.Result{Kind: step.Kind, Now: now, Jitter: 0.5}
+			switch step.Kind {
+			case caspio.StepDone, caspio.StepFail:
+				return step
+			case caspio.StepTokenRequest:
+				fmt.Println("token request:", step.Request.Grant)
+				r.Response = tokenEndpoint(step.Request)
+			case caspio.StepSend:
+				status := resourceEndpoint(step.Request.Authorization.Reveal())
+				fmt.Println("send:", step.Request.Method, step.Request.URL, "->", status)
+				r.Response = caspio.Response{Status: status}
+			case caspio.StepRead:
+				if stored != nil {
+					r.Stored = stored
+				}
+			case caspio.StepWrite:
+				stored = step.State.Encode()
+			case caspio.StepWait:
+				now = now.Add(step.Wait)
+			}
+			// Lock and unlock are asked for only with Options.Lock; join only when another
+			// caller's acquisition is in flight.
+			step = c.Next(r)
+		}
+	}
+
+	done := run(m.Token(now))
+	fmt.Println("lease:", done.Lease.Authorization, "for", done.Lease.ValidUntil.Sub(now)/caspio.Hour, "h")
+
+	done = run(m.Fetch(caspio.ResourceRequest{Ref: "tables"}, now))
+	st := done.Status
+	fmt.Println(done.Kind+":", st.Counters.Logins, "login,", st.Counters.Refreshes, "refresh,", st.UnauthorizedRetries, "request sent again after a 401")
+
+	// Output:
+	// token request: client_credentials
+	// lease: [redacted] for 23 h
+	// send: GET https://c1abc123.caspio.com/rest/v2/tables -> 401
+	// token request: refresh_token
+	// send: GET https://c1abc123.caspio.com/rest/v2/tables -> 200
+	// done: 1 login, 1 refresh, 1 request sent again after a 401
+}
+
+// The pieces the Machine is made of, played by hand: Decide says what to do, TokenRequest
+// describes the request, HandleTokenResponse interprets its answer. A driver uses the
+// Machine instead (see the package example), which calls them in the right order.
+func ExampleFlow_HandleTokenResponse() {
 	flow, err := caspio.NewFlow(caspio.Config{
 		Account:      "c1abc123",
 		ClientID:     "my-client-id",

@@ -1,0 +1,194 @@
+package caspio
+
+import "strings"
+
+// The resource request of a Fetch conversation: send with a lease, after a 401 once more
+// with a fresh token, and follow redirects with the bearer token only on the REST base.
+
+func (c *Conversation) startFetch(now UnixMilli) Step {
+	switch c.req.Redirect {
+	case "":
+		c.req.Redirect = FollowRedirects
+	case FollowRedirects, ManualRedirects, RefuseRedirects:
+	default:
+		return c.fail(&StepError{Problem: `ResourceRequest.Redirect is none of "follow", "manual" and "error"`})
+	}
+	c.method = c.req.Method
+	if c.method == "" {
+		c.method = "GET"
+	}
+	url, err := c.m.flow.ResolveURL(c.req.Ref)
+	if err != nil {
+		return c.fail(err)
+	}
+	c.url, c.keepBody, c.want = url, true, modeToken
+	if !c.req.Authorization.IsZero() {
+		return c.send(c.req.Authorization.Reveal())
+	}
+	return c.begin(now)
+}
+
+// send asks for the request to be sent to c.url with authorization ("" for none).
+func (c *Conversation) send(authorization string) Step {
+	c.sent = authorization
+	return Step{Kind: StepSend, KeepBody: c.keepBody, Request: Request{
+		Method: c.method, URL: c.url, Authorization: NewSecret(authorization),
+	}}
+}
+
+// response decides what a resource response leads to.
+func (c *Conversation) response(resp Response, now UnixMilli) Step {
+	m := c.m
+	switch {
+	case resp.Status == 0:
+		if resp.Err == nil {
+			return c.fail(hostError("caspio: no response to the resource request"))
+		}
+		return c.fail(resp.Err)
+	case resp.Status == 401 && c.sent != "":
+		if m.unauthorized(c.sent) {
+			c.event(Event{Kind: EventRevoked})
+		}
+		if c.retried || (c.req.OneShot && c.keepBody) {
+			return Step{Kind: StepDone} // the body is spent, or this was the retry: the 401 as is
+		}
+		c.retried = true
+		m.retries++
+		return c.begin(now) // a newer token in memory, the acquisition in flight, or a new one
+	case isRedirect(resp.Status) && resp.Location != "" && c.req.Redirect != ManualRedirects:
+		return c.redirect(resp, now)
+	}
+	return Step{Kind: StepDone}
+}
+
+func isRedirect(status int) bool {
+	return status == 301 || status == 302 || status == 303 || status == 307 || status == 308
+}
+
+// redirect follows a redirect as fetch does, with the bearer token only when the target is
+// on the REST base.
+func (c *Conversation) redirect(resp Response, now UnixMilli) Step {
+	refuse := func(problem string) Step {
+		return c.fail(&RedirectError{Status: resp.Status, Location: shownRef(resp.Location), Problem: problem})
+	}
+	if c.req.Redirect == RefuseRedirects {
+		return refuse(`the request's redirect mode is "error"`)
+	}
+	if c.hops >= maxRedirects {
+		return refuse("stopped after 10 redirects")
+	}
+	if err := CheckLocation(resp.Location); err != nil {
+		return c.fail(err)
+	}
+	target, ok := resolveReference(c.url, resp.Location)
+	if !ok {
+		return c.fail(&URLError{Ref: shownRef(resp.Location), Problem: "is a redirect to a URL that cannot be read; it is not followed"})
+	}
+	// Fetch's rules: 303 makes any request but HEAD a GET, 301 and 302 make a POST one;
+	// 307 and 308 keep the method and the body, which must then be sent again.
+	if resp.Status == 303 && !equalFoldASCII(c.method, "HEAD") || (resp.Status == 301 || resp.Status == 302) && equalFoldASCII(c.method, "POST") {
+		c.method, c.keepBody = "GET", false
+	} else if c.keepBody && c.req.OneShot {
+		return Step{Kind: StepDone} // the body is spent: the redirect as is
+	}
+	c.hops++
+	if url, err := c.m.flow.ResolveURL(target); err == nil {
+		c.url = url
+		return c.begin(now) // back on the REST base: with a token, valid now
+	}
+	c.url = target
+	return c.send("") // off the REST base: never with the bearer token
+}
+
+// resolveReference resolves the reference ref (a redirect's Location, which CheckLocation
+// accepted) against the absolute http(s) URL base, as RFC 3986 section 5.2 does: the
+// fragment is dropped, dot segments removed, and characters that may not stand in a URL
+// percent-encoded. It reports false when the result has no usable host.
+func resolveReference(base, ref string) (string, bool) {
+	// As URL parsers do: tabs and line breaks are dropped, surrounding spaces trimmed.
+	ref = trimSpaceASCII(strings.NewReplacer("\t", "", "\n", "", "\r", "").Replace(ref))
+	if i := strings.IndexByte(ref, '#'); i >= 0 {
+		ref = ref[:i]
+	}
+	if strings.IndexByte(ref, '\\') >= 0 || hasControl(ref) {
+		return "", false // browsers read "\" as "/": what it means is not clear
+	}
+	bScheme, bRest, _ := strings.Cut(base, "://")
+	bAuthority, bPath, bQuery, bHasQuery := splitHierarchy(bRest)
+
+	var scheme, authority, path, query string
+	var hasQuery bool
+	switch n := schemeEnd(ref); {
+	case n > 0:
+		if !strings.HasPrefix(ref[n:], "//") {
+			return "", false
+		}
+		scheme = lowerASCII(ref[:n-1])
+		authority, path, query, hasQuery = splitHierarchy(ref[n+2:])
+	case strings.HasPrefix(ref, "//"):
+		scheme = bScheme
+		authority, path, query, hasQuery = splitHierarchy(ref[2:])
+	default:
+		scheme, authority = bScheme, bAuthority
+		p, q, hasQ := strings.Cut(ref, "?")
+		switch {
+		case p == "":
+			path, query, hasQuery = bPath, bQuery, bHasQuery
+			if hasQ {
+				query, hasQuery = q, true
+			}
+		case p[0] == '/':
+			path, query, hasQuery = p, q, hasQ
+		default:
+			path, query, hasQuery = bPath[:strings.LastIndexByte(bPath, '/')+1]+p, q, hasQ
+		}
+	}
+	if authority == "" || strings.Trim(authority, authorityBytes) != "" {
+		return "", false
+	}
+	var b strings.Builder
+	b.WriteString(scheme + "://" + authority)
+	escapeLoose(&b, removeDotSegments(path), false)
+	if hasQuery {
+		b.WriteByte('?')
+		escapeLoose(&b, query, true)
+	}
+	return b.String(), true
+}
+
+// splitHierarchy splits "authority/path?query"; an empty path is "/".
+func splitHierarchy(s string) (authority, path, query string, hasQuery bool) {
+	s, query, hasQuery = strings.Cut(s, "?")
+	authority, path = s, "/"
+	if i := strings.IndexByte(s, '/'); i >= 0 {
+		authority, path = s[:i], s[i:]
+	}
+	return authority, path, query, hasQuery
+}
+
+// authorityBytes are those a host[:port] may hold, IPv6 literals included.
+const authorityBytes = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:[]"
+
+// removeDotSegments removes "." and ".." segments (literal or percent-encoded) from an
+// absolute path, as RFC 3986 section 5.2.4 does.
+func removeDotSegments(path string) string {
+	segments := strings.Split(path, "/")[1:]
+	out := make([]string, 0, len(segments))
+	for i, seg := range segments {
+		last := i == len(segments)-1
+		switch strings.ReplaceAll(lowerASCII(seg), "%2e", ".") {
+		case ".":
+		case "..":
+			if len(out) > 0 {
+				out = out[:len(out)-1]
+			}
+		default:
+			out = append(out, seg)
+			continue
+		}
+		if last {
+			out = append(out, "") // "/a/.." is "/a/"
+		}
+	}
+	return "/" + strings.Join(out, "/")
+}
