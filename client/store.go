@@ -67,11 +67,16 @@ func (m *MemoryStore) Format(f fmt.State, verb rune) { formatRedacted(f, verb, m
 
 // FileStore keeps the state in one file, readable by its owner only (mode 0600, in a
 // directory created with mode 0700). Writes are atomic: a new file is written and synced
-// beside the old one, then renamed over it, so a crash never leaves a half-written state.
-// It implements Locker with a lock file beside it (path + ".lock"), so processes on one
-// machine may share the file.
+// beside the old one, then renamed over it, so a crash never leaves a half-written state,
+// and the temporary files of writers that died are removed by the next read or write. It
+// implements Locker with a lock file beside it (path + ".lock"), so processes on one
+// machine, Go or Node (the npm package's fileStorage), may share the file: the protocol,
+// which both implement, is in docs/token-file.md.
 type FileStore struct {
 	path string
+	// staleLock is how long a lock whose holder stopped refreshing it is honoured; if
+	// zero, defaultStaleLock. Tests shorten it.
+	staleLock time.Duration
 }
 
 // NewFileStore returns a FileStore that keeps the state in the file at path. Nothing is
@@ -92,6 +97,7 @@ func (s *FileStore) Load(ctx context.Context) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	s.sweep()
 	f, err := os.Open(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -119,14 +125,12 @@ func (s *FileStore) Save(ctx context.Context, state []byte) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	dir, base := filepath.Split(s.path)
-	if dir == "" {
-		dir = "."
-	}
+	dir := filepath.Dir(s.path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fileError("create the directory of", s.path, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	s.sweep()
+	tmp, err := os.CreateTemp(dir, tempPattern(s.path, os.Getpid()))
 	if err != nil {
 		return fileError("write", s.path, err)
 	}
@@ -156,13 +160,21 @@ func (s *FileStore) Save(ctx context.Context, state []byte) (err error) {
 	return nil
 }
 
-// Lock takes the cross-process lock on path + ".lock", waiting until ctx ends.
+// Lock takes the cross-process lock, path + ".lock", waiting until ctx ends. A lock left
+// by a process that died on this host is taken over at once, one whose holder (on another
+// host, say) stopped refreshing it after 30 seconds.
 func (s *FileStore) Lock(ctx context.Context) (func() error, error) {
 	dir := filepath.Dir(s.path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fileError("create the directory of", s.path, err)
 	}
-	return lockFile(ctx, s.path+".lock")
+	return newFileLock(s.path, s.staleLock).acquire(ctx)
+}
+
+// sweep removes the temporary files that writers killed mid-write left behind.
+func (s *FileStore) sweep() {
+	host, _ := os.Hostname()
+	sweepTemps(s.path, host, os.Getpid(), time.Now())
 }
 
 // syncDir makes a rename durable where the platform allows it; a failure only weakens
@@ -176,7 +188,8 @@ func syncDir(dir string) {
 	_ = d.Close()
 }
 
-// lockPoll is how often a contended lock is tried again.
+// lockPoll is how often a contended lock is tried again, plus up to as much at random, so
+// that waiters spread out.
 const lockPoll = 10 * time.Millisecond
 
 // sleep waits d, or until ctx ends, whichever comes first; it returns ctx's error then.

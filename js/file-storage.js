@@ -1,8 +1,10 @@
 // fileStorage: the token state in one JSON file, for Node. The format is what the Go client
-// package's FileStore writes (the JSON of the encoded state), so a Node script and a Go
-// program may share one file.
-import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, unlink, link } from 'node:fs/promises';
+// package's FileStore writes (the JSON of the encoded state), and the lock and temporary
+// files follow the protocol of docs/token-file.md, which FileStore implements too
+// (client/filelock.go): a Node script and a Go program may share one file, and they
+// exclude each other. Change both or neither.
+import { createHash, randomBytes } from 'node:crypto';
+import { link, mkdir, open, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { CaspioStateError } from './errors.js';
@@ -10,32 +12,35 @@ import { CaspioStateError } from './errors.js';
 /** A token state is a few hundred bytes; a larger file is not one. */
 const MAX_STATE_FILE = 1 << 20;
 
-/** How often a contended lock is tried again (jittered, so that waiters spread out). */
+/** How often a contended lock is read again, plus up to as much at random so that waiters spread out. */
 const LOCK_POLL_MS = 10;
 
-/**
- * A lock file whose content cannot be read (a holder that died between creating it and
- * writing its owner) is taken over after this long.
- */
-const UNREADABLE_LOCK_STALE_MS = 10_000;
+/** An unreadable lock is honoured this long: without hard links, a holder creates it first and writes its owner next. */
+const UNREADABLE_LOCK_GRACE_MS = 2_000;
+
+/** A temporary file is removed after this long even when its writer cannot be shown dead: no live write takes that long. */
+const STALE_TEMP_MS = 60_000;
+
+/** An owner record is under 200 bytes. */
+const MAX_LOCK_FILE = 4096;
 
 /**
  * Returns a storage that keeps the state in the file at path: readable by its owner only
  * (mode 0600, in a directory created with mode 0700), written atomically (a temporary file
- * beside it, synced, then renamed over it), and locked across processes, so that processes
- * sharing the file make one token request between them instead of one each.
+ * beside it, synced, then renamed over it; the temporary files of writers that died are
+ * removed by the next read or write), and locked across processes, Node or Go, so that
+ * processes sharing the file make one token request between them instead of one each.
  *
- * The lock is a file created exclusively beside the state, path + '.jslock', holding its
- * owner's process ID, host and start time. A lock whose process has died (on this host), or
- * that is older than staleLockTimeout, is taken over. Go's FileStore locks path + '.lock'
- * with flock(2), which Node cannot take: the two lock files are apart so that neither
- * waits on the other's, and a Go and a Node process racing for a token make at most one
- * extra login, never a corrupt file.
+ * The lock is path + '.lock', created whole with link(2) and holding its owner (host,
+ * process ID, nonce). A lock whose process died on this host is taken over at once; one
+ * whose holder stopped refreshing it (a holder refreshes it every sixth of
+ * staleLockTimeout) after staleLockTimeout.
  *
  * @param {string} path
  * @param {{lockTimeout?: number, staleLockTimeout?: number}} [options] in milliseconds:
  *   how long lock() waits (default 5 minutes: a whole acquisition with its retries), and how
- *   old a live process's lock must be to count as stale (default 5 minutes)
+ *   long a lock whose holder stopped refreshing it is honoured (default 30 seconds, as Go's
+ *   FileStore: every process sharing the file must use the same value)
  * @returns {import('./index.js').Storage & {readonly path: string}}
  */
 export function fileStorage(path, options = {}) {
@@ -56,30 +61,78 @@ export function fileStorage(path, options = {}) {
     }
   }
   const lockTimeout = options.lockTimeout ?? 300_000;
-  const staleAfter = options.staleLockTimeout ?? 300_000;
+  const staleAfter = options.staleLockTimeout ?? 30_000;
   const dir = dirname(path);
-  const lockPath = path + '.jslock';
+  const lockPath = path + '.lock';
+  const breakPath = path + '.lock.break';
+
+  /** Applies the staleness rules of docs/token-file.md to a lock (or break) file. */
+  const isStale = ({ owner, mtimeMs }) => {
+    const age = Date.now() - mtimeMs;
+    if (owner === null) return age > Math.min(UNREADABLE_LOCK_GRACE_MS, staleAfter);
+    if (owner.host === hostname() && owner.pid !== process.pid && !processAlive(owner.pid)) return true;
+    return age > staleAfter;
+  };
+
+  /**
+   * Removes the stale lock seen, holding the break file so that no two waiters remove
+   * locks at once. Resolves false when another process is breaking it: then wait.
+   */
+  const breakStale = async (seen) => {
+    const me = newOwner();
+    if (!await createExclusive(path, breakPath, JSON.stringify(me))) {
+      const b = await readLock(breakPath);
+      if (b === null) return true;
+      if (isStale(b)) {
+        await removeIfSame(breakPath, b);
+        return true;
+      }
+      return false;
+    }
+    try {
+      await removeIfSame(lockPath, seen);
+    } finally {
+      const b = await readLock(breakPath).catch(() => null);
+      if (b?.owner?.nonce === me.nonce) await unlink(breakPath).catch(() => {});
+    }
+    return true;
+  };
+
+  /** Starts refreshing the lock (so that waiters do not take it for a dead holder's) and returns its release. */
+  const held = async (me) => {
+    await sweepTemps(path);
+    const b = await readLock(breakPath).catch(() => null);
+    if (b !== null && isStale(b)) await removeIfSame(breakPath, b);
+    const refresh = setInterval(() => {
+      const now = new Date();
+      utimes(lockPath, now, now).catch(() => {});
+    }, staleAfter / 6);
+    refresh.unref();
+    return async () => {
+      clearInterval(refresh);
+      const seen = await readLock(lockPath).catch((err) => { throw fileError('release the lock', lockPath, err); });
+      if (seen?.owner?.nonce !== me.nonce) {
+        throw new Error(`caspio-auth: release the token file lock ${lockPath}: another process took the lock over while this one held it (for longer than ${staleAfter} ms without refreshing it?)`);
+      }
+      try {
+        await unlink(lockPath);
+      } catch (err) {
+        if (err?.code !== 'ENOENT') throw fileError('release the lock', lockPath, err);
+      }
+    };
+  };
 
   return {
     path,
 
     async get() {
-      let text;
-      try {
-        const fh = await open(path, 'r');
-        try {
-          const { size } = await fh.stat();
-          if (size > MAX_STATE_FILE) {
-            throw new Error(`caspio-auth: token state file ${path} is larger than a token state can be (${size} bytes); delete it`);
-          }
-          text = await fh.readFile('utf8');
-        } finally {
-          await fh.close();
-        }
-      } catch (err) {
-        if (err?.code === 'ENOENT') return null;
-        throw fileError('read', path, err);
+      // The sweep runs beside the read: it costs the read no time.
+      const [read] = await Promise.allSettled([readState(path), sweepTemps(path)]);
+      if (read.status === 'rejected') {
+        if (read.reason?.code === 'ENOENT') return null;
+        throw fileError('read', path, read.reason);
       }
+      const text = read.value;
       if (text.trim() === '') return null;
       try {
         return JSON.parse(text);
@@ -92,7 +145,8 @@ export function fileStorage(path, options = {}) {
     async set(state) {
       const data = JSON.stringify(sortKeys(state));
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      const tmp = join(dir, `.${basename(path)}.tmp-${randomUUID()}`);
+      await sweepTemps(path);
+      const tmp = tempName(path);
       let fh;
       try {
         fh = await open(tmp, 'wx', 0o600);
@@ -118,28 +172,24 @@ export function fileStorage(path, options = {}) {
 
     async lock() {
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      const me = { pid: process.pid, host: hostname(), at: Date.now(), id: randomUUID() };
-      const content = JSON.stringify(me);
+      const me = newOwner();
+      const record = JSON.stringify(me);
       const deadline = Date.now() + lockTimeout;
+      let create = true;
       for (;;) {
         try {
-          const fh = await open(lockPath, 'wx', 0o600);
-          try {
-            await fh.writeFile(content);
-          } finally {
-            await fh.close();
-          }
-          return () => releaseLock(lockPath, me.id);
+          if (create && await createExclusive(path, lockPath, record)) return held(me);
         } catch (err) {
-          if (err?.code !== 'EEXIST') throw fileError('create the lock', lockPath, err);
+          throw fileError('create the lock', lockPath, err);
         }
-        const held = await readLock(lockPath);
-        if (held !== null && isStale(held, staleAfter)) {
-          await breakLock(lockPath, held.text);
-          continue;
-        }
+        const seen = await readLock(lockPath).catch((err) => { throw fileError('read the lock', lockPath, err); });
+        create = true;
+        if (seen === null) continue;
+        if (seen.owner?.nonce === me.nonce) return held(me); // a link reported failed but done
+        if (isStale(seen) && await breakStale(seen).catch((err) => { throw fileError('take over the stale lock', lockPath, err); })) continue;
+        create = false;
         if (Date.now() >= deadline) {
-          throw new Error(`caspio-auth: waited ${lockTimeout} ms for the token file lock ${lockPath}; if no program using this token file is running, delete the lock file`);
+          throw new Error(`caspio-auth: waited ${lockTimeout} ms for the token file lock ${lockPath}${describeOwner(seen.owner)}; if no program using this token file is running, delete the lock file`);
         }
         await new Promise((resolve) => { setTimeout(resolve, LOCK_POLL_MS + Math.random() * LOCK_POLL_MS); });
       }
@@ -149,79 +199,159 @@ export function fileStorage(path, options = {}) {
   };
 }
 
-/** The lock file's owner and age, or null when it is gone. */
-async function readLock(lockPath) {
-  let text;
-  let mtimeMs;
+/** The state file's text; larger than a state can be is an error. */
+async function readState(path) {
+  const fh = await open(path, 'r');
   try {
-    [text, { mtimeMs }] = await Promise.all([readFile(lockPath, 'utf8'), stat(lockPath)]);
+    const { size } = await fh.stat();
+    if (size > MAX_STATE_FILE) {
+      throw new Error(`caspio-auth: token state file ${path} is larger than a token state can be (${size} bytes); delete it`);
+    }
+    return await fh.readFile('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+/** This process's owner record for a lock it is about to take. */
+function newOwner() {
+  return { host: hostname(), pid: process.pid, nonce: randomBytes(16).toString('hex'), at: Date.now() };
+}
+
+function describeOwner(owner) {
+  return owner ? ` (held by process ${owner.pid} on ${owner.host})` : '';
+}
+
+/**
+ * A lock file read through one open file, so that content and modification time belong to
+ * the same file: {text, mtimeMs, owner}, owner null when the text is not an owner record,
+ * or null when there is no lock.
+ */
+async function readLock(lockPath) {
+  let fh;
+  try {
+    fh = await open(lockPath, 'r');
   } catch (err) {
     if (err?.code === 'ENOENT') return null;
-    throw fileError('read the lock', lockPath, err);
+    throw err;
   }
-  let owner = null;
   try {
-    const o = JSON.parse(text);
-    if (typeof o?.pid === 'number' && typeof o?.host === 'string' && typeof o?.at === 'number') owner = o;
-  } catch {
-    owner = null; // being written, or its writer died before it wrote
+    const { mtimeNs } = await fh.stat({ bigint: true });
+    const buf = Buffer.alloc(MAX_LOCK_FILE);
+    const { bytesRead } = await fh.read(buf, 0, MAX_LOCK_FILE, 0);
+    const text = buf.toString('utf8', 0, bytesRead);
+    let owner = null;
+    try {
+      const o = JSON.parse(text);
+      if (typeof o?.host === 'string' && o.host !== '' && Number.isInteger(o.pid) && o.pid >= 1 && o.pid <= 0x7fffffff && typeof o.nonce === 'string' && o.nonce !== '') owner = o;
+    } catch {
+      owner = null; // being written without link(2), or another format
+    }
+    return { text, mtimeNs, mtimeMs: Number(mtimeNs / 1_000_000n), owner };
+  } finally {
+    await fh.close();
   }
-  return { text, owner, mtimeMs };
 }
 
-function isStale({ owner, mtimeMs }, staleAfter) {
-  const now = Date.now();
-  if (owner === null) return now - mtimeMs > UNREADABLE_LOCK_STALE_MS;
-  if (owner.host === hostname() && owner.pid !== process.pid && !processAlive(owner.pid)) return true;
-  return now - owner.at > staleAfter;
+/** Removes the file at path if it is still the one seen. */
+async function removeIfSame(path, seen) {
+  const now = await readLock(path).catch(() => null);
+  if (now !== null && now.text === seen.text && now.mtimeNs === seen.mtimeNs) await unlink(path).catch(() => {});
 }
 
+/**
+ * Creates target holding record, or resolves false when it exists. The record is written
+ * to a temporary file first and hard-linked to target, so that target never exists
+ * without its record; where the file system has no hard links, target is created with
+ * O_EXCL and written at once.
+ */
+async function createExclusive(statePath, target, record) {
+  const tmp = tempName(statePath);
+  const fh = await open(tmp, 'wx', 0o600);
+  try {
+    try {
+      await fh.writeFile(record);
+    } finally {
+      await fh.close();
+    }
+    await link(tmp, target);
+    return true;
+  } catch (err) {
+    if (err?.code === 'EEXIST') return false;
+    if (err?.code === 'ENOENT') return false; // the caller reads the lock and tries again
+    if (err?.syscall !== 'link') throw err;
+  } finally {
+    await unlink(tmp).catch(() => {});
+  }
+  let out;
+  try {
+    out = await open(target, 'wx', 0o600);
+  } catch (err) {
+    if (err?.code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    await out.writeFile(record);
+  } finally {
+    await out.close();
+  }
+  return true;
+}
+
+/** Names this host in temporary file names: 8 hex digits of the SHA-256 of its name. */
+function hostTag(host) {
+  return createHash('sha256').update(host).digest('hex').slice(0, 8);
+}
+
+const tempPrefix = (statePath) => `.${basename(statePath)}.tmp-`;
+
+/** A new temporary file name for statePath: .NAME.tmp-TAG-PID-RANDOM. */
+function tempName(statePath) {
+  return join(dirname(statePath), `${tempPrefix(statePath)}${hostTag(hostname())}-${process.pid}-${randomBytes(8).toString('hex')}`);
+}
+
+/**
+ * Removes the temporary files of statePath whose writer died (on this host) or that are
+ * older than a minute: a killed writer's file holds live tokens. Best effort: a failure
+ * leaves the files for the next sweep.
+ */
+async function sweepTemps(statePath) {
+  const dir = dirname(statePath);
+  const prefix = tempPrefix(statePath);
+  let names;
+  try {
+    names = (await readdir(dir)).filter((name) => name.startsWith(prefix));
+  } catch {
+    return;
+  }
+  if (names.length === 0) return;
+  const host = hostname();
+  const tag = hostTag(host);
+  await Promise.all(names.map(async (name) => {
+    const file = join(dir, name);
+    const parts = name.slice(prefix.length).split('-');
+    if (parts.length === 3 && host !== '' && parts[0] === tag && parts[2] !== '' && /^[0-9]+$/.test(parts[1])) {
+      const pid = Number(parts[1]);
+      if (pid > 0 && pid !== process.pid && !processAlive(pid)) {
+        await unlink(file).catch(() => {});
+        return;
+      }
+    }
+    try {
+      if (Date.now() - (await stat(file)).mtimeMs > STALE_TEMP_MS) await unlink(file);
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }));
+}
+
+/** Whether a process with this ID exists on this host (signal 0 checks without signalling). */
 function processAlive(pid) {
   try {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return err?.code === 'EPERM'; // alive, but another user's
-  }
-}
-
-/**
- * Removes a stale lock. It is renamed aside first and checked: when another waiter took it
- * over meanwhile, the lock now there is theirs, and it is put back.
- */
-async function breakLock(lockPath, staleText) {
-  const aside = `${lockPath}.stale-${randomUUID()}`;
-  try {
-    await rename(lockPath, aside);
-  } catch (err) {
-    if (err?.code === 'ENOENT') return;
-    throw fileError('take over the stale lock', lockPath, err);
-  }
-  const text = await readFile(aside, 'utf8').catch(() => staleText);
-  if (text !== staleText) await link(aside, lockPath).catch(() => {});
-  await unlink(aside).catch(() => {});
-}
-
-/** Deletes the lock file if it is still this holder's (a stale takeover may have replaced it). */
-async function releaseLock(lockPath, id) {
-  let text;
-  try {
-    text = await readFile(lockPath, 'utf8');
-  } catch (err) {
-    if (err?.code === 'ENOENT') return;
-    throw fileError('release the lock', lockPath, err);
-  }
-  let owner;
-  try {
-    owner = JSON.parse(text);
-  } catch {
-    return;
-  }
-  if (owner?.id !== id) return;
-  try {
-    await unlink(lockPath);
-  } catch (err) {
-    if (err?.code !== 'ENOENT') throw fileError('release the lock', lockPath, err);
+    return err?.code !== 'ESRCH'; // EPERM: alive, but another user's
   }
 }
 

@@ -1,11 +1,13 @@
 // One token file shared by a Node script and a Go program: the stored state is the same
-// JSON in every runtime, so either reuses what the other stored instead of logging in.
+// JSON in every runtime, so either reuses what the other stored instead of logging in, and
+// both take the same lock (docs/token-file.md), so each waits while the other holds it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createClient, fileStorage } from '../../js/node.js';
@@ -59,4 +61,47 @@ test('Node reuses the token Go stored', async () => {
   assert.equal(await logins(), before, 'Node made no login');
   assert.equal(node.stats().logins, 1);
   node.close();
+});
+
+/** Starts gotoken holding the lock of file; resolves with its first line and a release(). */
+async function goHold(file, lockWait) {
+  const child = spawn(gotoken, ['-file', file, '-hold', '-lock-wait', lockWait], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const exited = new Promise((resolve) => { child.on('exit', (code) => resolve(code)); });
+  const first = (await lines.next()).value;
+  return {
+    first,
+    exited,
+    async release() {
+      child.stdin.end('\n');
+      const code = await exited;
+      return { code, last: (await lines.next()).value };
+    },
+  };
+}
+
+test('Node waits while Go holds the lock, and Go while Node holds it', async () => {
+  const file = join(dir, 'shared-lock.json');
+  const go = await goHold(file, '5s');
+  try {
+    assert.equal(go.first, 'locked');
+    await assert.rejects(fileStorage(file, { lockTimeout: 300 }).lock(), /waited 300 ms for the token file lock .*shared-lock\.json\.lock \(held by process \d+/);
+  } finally {
+    assert.deepEqual(await go.release(), { code: 0, last: 'unlocked' });
+  }
+  const release = await fileStorage(file, { lockTimeout: 1000 }).lock();
+  let released = false;
+  try {
+    const waiter = await goHold(file, '300ms');
+    assert.equal(waiter.first, undefined, 'Go did not get the lock Node holds');
+    assert.equal(await waiter.exited, 3, 'Go gave up waiting');
+    await release();
+    released = true;
+    const after = await goHold(file, '1s');
+    assert.equal(after.first, 'locked');
+    assert.deepEqual(await after.release(), { code: 0, last: 'unlocked' });
+  } finally {
+    if (!released) await release();
+  }
+  assert.deepEqual((await readdir(dir)).filter((name) => name.startsWith('shared-lock') || name.startsWith('.shared-lock')), [], 'no lock or temporary file is left');
 });

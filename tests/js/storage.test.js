@@ -1,11 +1,12 @@
 // Storage: memoryStorage, fileStorage (format, modes, atomic writes, the cross-process
-// lock), restarts that reuse the stored token, two processes that log in once, and stored
+// lock of docs/token-file.md, the temporary files of writers that died), restarts that reuse the stored token, two processes that log in once, and stored
 // state that cannot be read.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -167,36 +168,136 @@ test('a custom storage lock is held from reading the state to storing the new on
   };
   const client = await createClient(sandbox.options({ storage }));
   await client.token();
-  assert.deepEqual(calls, ['lock', 'get', 'set', 'unlock']);
+  // A read before the lock (one started with the client) may only be a first look: the
+  // state is read again under the lock, and stored before the lock is released.
+  const locked = calls.indexOf('lock');
+  assert.deepEqual(calls.slice(0, locked).filter((c) => c !== 'get'), [], calls.join(' '));
+  assert.deepEqual(calls.slice(locked), ['lock', 'get', 'set', 'unlock']);
   client.close();
 });
 
-test('fileStorage lock: exclusive, bounded wait, and a dead holder\'s lock is taken over', async () => {
+test('fileStorage lock: exclusive, bounded wait, path + ".lock" holding its owner', async () => {
   const path = freshPath();
   const a = fileStorage(path);
   const b = fileStorage(path, { lockTimeout: 150 });
   const release = await a.lock();
+  const owner = JSON.parse(await readFile(path + '.lock', 'utf8'));
+  assert.equal(owner.host, hostname());
+  assert.equal(owner.pid, process.pid);
+  assert.match(owner.nonce, /^[0-9a-f]{32}$/);
+  if (process.platform !== 'win32') assert.equal((await stat(path + '.lock')).mode & 0o777, 0o600);
   const started = Date.now();
-  await assert.rejects(b.lock(), /waited 150 ms for the token file lock/);
+  await assert.rejects(b.lock(), /waited 150 ms for the token file lock .*token\.json\.lock \(held by process \d+ on /);
   assert.ok(Date.now() - started >= 140);
   await release();
   const releaseB = await b.lock();
   await releaseB();
+  assert.deepEqual(await readdir(join(path, '..')), [], 'no lock or temporary file is left');
+});
 
-  // A lock left by a process that died is taken over at once.
+/** The ID of a process that has exited (and been reaped). */
+async function deadPid() {
   const child = spawn(process.execPath, ['-e', '0']);
   await once(child, 'exit');
-  await writeFile(path + '.jslock', JSON.stringify({ pid: child.pid, host: hostname(), at: Date.now(), id: 'dead' }));
-  const t0 = Date.now();
-  const releaseC = await fileStorage(path, { lockTimeout: 2000 }).lock();
-  assert.ok(Date.now() - t0 < 1000);
-  await releaseC();
+  return child.pid;
+}
 
-  // An old lock of a live process is taken over after staleLockTimeout.
-  await writeFile(path + '.jslock', JSON.stringify({ pid: process.pid, host: 'elsewhere', at: Date.now() - 60_000, id: 'old' }));
-  const releaseD = await fileStorage(path, { staleLockTimeout: 30_000, lockTimeout: 2000 }).lock();
-  await releaseD();
-  assert.deepEqual((await readdir(join(path, '..'))).filter((f) => f.includes('lock')), []);
+const record = (o) => JSON.stringify({ host: hostname(), pid: process.pid, nonce: 'n' + Math.random(), at: Date.now(), ...o });
+
+test('fileStorage lock: which locks are taken over, and when', async () => {
+  const dead = await deadPid();
+  const cases = [
+    // [name, lock file content, its age in ms, taken over at once]
+    ['a process on this host that died', record({ pid: dead }), 0, true],
+    ['a live process elsewhere, refreshed lately', record({ host: 'elsewhere' }), 0, false],
+    ['a live process elsewhere, not refreshed for longer than staleLockTimeout', record({ host: 'elsewhere' }), 31_000, true],
+    ['this process, through another fileStorage', record({}), 0, false],
+    ['empty: a holder without hard links that has not written its owner yet', '', 0, false],
+    ['empty, older than 2 s: that holder died', '', 2500, true],
+    ['not an owner record, older than 2 s (an older release\'s lock)', 'x', 3000, true],
+    ['an owner record with a pid that is not one', record({ pid: 0 }), 2500, true],
+  ];
+  for (const [name, content, age, takenOver] of cases) {
+    const path = freshPath();
+    await mkdir(join(path, '..'), { recursive: true });
+    await writeFile(path + '.lock', content);
+    const at = new Date(Date.now() - age);
+    await utimes(path + '.lock', at, at);
+    const t0 = Date.now();
+    const attempt = fileStorage(path, { lockTimeout: 300 }).lock();
+    if (!takenOver) {
+      await assert.rejects(attempt, /waited 300 ms/, name);
+      continue;
+    }
+    const release = await attempt;
+    assert.ok(Date.now() - t0 < 1000, `${name}: taken over in ${Date.now() - t0} ms, not after the 2 s or 30 s a live holder's lock is honoured`);
+    assert.notEqual(await readFile(path + '.lock', 'utf8'), content, name);
+    await release();
+    assert.deepEqual(await readdir(join(path, '..')), [], `${name}: nothing is left`);
+  }
+});
+
+test('fileStorage lock: the holder refreshes it, so a long hold is never taken over', async () => {
+  const path = freshPath();
+  const options = { staleLockTimeout: 1000 }; // refreshed every 167 ms
+  const release = await fileStorage(path, options).lock();
+  await assert.rejects(fileStorage(path, { ...options, lockTimeout: 2000 }).lock(), /waited 2000 ms/);
+  await release(); // still its own: no error
+
+  // A holder that lost its lock says so when it releases.
+  const lost = await fileStorage(path, options).lock();
+  await writeFile(path + '.lock', record({ host: 'elsewhere' }));
+  await assert.rejects(lost(), /another process took the lock over/);
+});
+
+test('fileStorage lock: waiters racing for a dead holder\'s lock take it one at a time', async () => {
+  const path = freshPath();
+  await mkdir(join(path, '..'), { recursive: true });
+  const dead = await deadPid();
+  let holders = 0;
+  let most = 0;
+  for (let round = 0; round < 20; round++) {
+    await writeFile(path + '.lock', record({ pid: dead }));
+    await Promise.all(Array.from({ length: 8 }, async (_, i) => {
+      await new Promise((resolve) => { setTimeout(resolve, i % 4); }); // staggered, so that some find the next holder's lock
+      const release = await fileStorage(path, { lockTimeout: 5000 }).lock();
+      most = Math.max(most, ++holders);
+      await new Promise((resolve) => { setTimeout(resolve, 2); });
+      holders--;
+      await release();
+    }));
+  }
+  assert.equal(most, 1);
+  assert.deepEqual(await readdir(join(path, '..')), []);
+});
+
+test('fileStorage removes the temporary files of writers that died, and only theirs', async () => {
+  const path = freshPath();
+  const folder = join(path, '..');
+  await mkdir(folder, { recursive: true });
+  const tag = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+  const dead = await deadPid();
+  const old = new Date(Date.now() - 120_000);
+  const files = {
+    [`.token.json.tmp-${tag}-${dead}-a1b2`]: { gone: true }, // its writer died
+    [`.token.json.tmp-${tag}-${process.ppid}-a1b2`]: { gone: false }, // a live writer's
+    [`.token.json.tmp-${tag}-${process.ppid}-c3d4`]: { gone: true, mtime: old }, // no write takes 2 minutes
+    [`.token.json.tmp-00000000-${dead}-a1b2`]: { gone: false }, // another host's, lately
+    ['.token.json.tmp-123456789']: { gone: false }, // an older release's name, lately
+    ['.token.json.tmp-5f0c3a7e-1b2c-4d5e-8f90-123456789abc']: { gone: true, mtime: old },
+    [`.other.json.tmp-${tag}-${dead}-a1b2`]: { gone: false }, // another token file's
+  };
+  const storage = fileStorage(path);
+  for (const op of ['get', 'set']) {
+    for (const [name, { mtime }] of Object.entries(files)) {
+      await writeFile(join(folder, name), '{"access_token":"live"}');
+      if (mtime) await utimes(join(folder, name), mtime, mtime);
+    }
+    if (op === 'get') assert.equal(await storage.get(), null);
+    else await storage.set({ version: 1 });
+    const left = new Set(await readdir(folder));
+    for (const [name, { gone }] of Object.entries(files)) assert.equal(!left.has(name), gone, `${op}: ${name}`);
+  }
 });
 
 test('two Node processes sharing one token file log in once', async () => {

@@ -1,0 +1,208 @@
+// One token file shared by Go and Node processes, under stress: cold starts racing for the
+// first login, lock holders and writers killed with SIGKILL at random moments. The protocol
+// both runtimes implement is described in docs/token-file.md.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createClient, fileStorage } from 'caspio-auth';
+import { startSandbox, CLIENT_SECRET } from './helpers/sandbox.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const tokenChild = fileURLToPath(new URL('./helpers/token-child.js', import.meta.url));
+const churnChild = fileURLToPath(new URL('./helpers/file-churn.js', import.meta.url));
+const goEnv = { ...process.env, CASPIO_CLIENT_SECRET: CLIENT_SECRET };
+let dir;
+let gotoken;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'caspio-filelock-'));
+  gotoken = join(dir, 'gotoken');
+  await promisify(execFile)('go', ['build', '-o', gotoken, './tests/interop/gotoken'], { cwd: root });
+});
+
+after(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+let n = 0;
+async function freshDir() {
+  const d = join(dir, `case-${++n}`);
+  await mkdir(d, { recursive: true, mode: 0o700 });
+  return d;
+}
+
+/** Runs jobs with at most limit of them at once. */
+async function pool(limit, jobs) {
+  const results = new Array(jobs.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: limit }, async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      results[i] = await jobs[i]();
+    }
+  }));
+  return results;
+}
+
+/**
+ * Spawns a child and returns it with its next stdout line, its exit, and stop(), which
+ * ends its stdin and kills it if it is still running.
+ */
+function start(command, args, env) {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'], env });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const exited = new Promise((resolve) => { child.on('exit', (code, signal) => resolve([code, signal])); });
+  const stop = async () => {
+    child.stdin.end();
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  };
+  return { child, exited, stop, next: async () => (await lines.next()).value };
+}
+
+const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+/** Starts a writer (or, with mode 'lock', a lock taker) and kills it with SIGKILL after it ran 0 to 20 ms. */
+async function killMidway(runtime, path, mode) {
+  const p = runtime === 'go'
+    ? start(gotoken, ['-file', path, '-churn', '10s', `-churn-save=${mode === 'write'}`], goEnv)
+    : start(process.execPath, [churnChild, path, mode, '10000']);
+  try {
+    assert.equal(await p.next(), 'churning');
+    await sleep(Math.random() * 20);
+    p.child.kill('SIGKILL');
+    const [code, signal] = await p.exited;
+    assert.equal(signal, 'SIGKILL', `the ${runtime} ${mode} process ended before it was killed (exit code ${code})`);
+  } finally {
+    await p.stop();
+  }
+}
+
+const leftovers = async (d) => (await readdir(d)).filter((name) => name !== 'token.json');
+
+test('a Go and a Node process starting cold on one file log in once: 50 rounds, 200 ms token endpoint', async (t) => {
+  const lanes = 5;
+  const roundsPerLane = 10;
+  const started = Date.now();
+  const settled = await Promise.allSettled(Array.from({ length: lanes }, async () => {
+    const sandbox = await startSandbox();
+    try {
+      await sandbox.fault([{ route: '/oauth/token', delay_ms: 200, count: 1000 }]);
+      const logins = [];
+      for (let r = 0; r < roundsPerLane; r++) {
+        const path = join(await freshDir(), 'token.json');
+        const before = (await sandbox.stats()).token_requests.client_credentials ?? 0;
+        const go = start(gotoken, ['-url', sandbox.url, '-file', path, '-ready'], goEnv);
+        const node = start(process.execPath, [tokenChild, sandbox.url, path]);
+        try {
+          assert.equal(await go.next(), 'ready');
+          assert.equal(await node.next(), 'ready');
+          go.child.stdin.write('go\n'); // both at once
+          node.child.stdin.write('go\n');
+          const [goOut, nodeOut] = await Promise.all([go.next(), node.next()]);
+          node.child.stdin.end();
+          const [[goCode], [nodeCode]] = await Promise.all([go.exited, node.exited]);
+          assert.equal(goCode, 0, 'the Go process got a token');
+          assert.equal(nodeCode, 0, 'the Node process got a token');
+          assert.equal(JSON.parse(goOut).Logins, 1);
+          assert.equal(JSON.parse(nodeOut).logins, 1);
+        } finally {
+          await Promise.all([go.stop(), node.stop()]);
+        }
+        logins.push(((await sandbox.stats()).token_requests.client_credentials ?? 0) - before);
+      }
+      return logins;
+    } finally {
+      await sandbox.stop();
+    }
+  }));
+  for (const lane of settled) if (lane.status === 'rejected') throw lane.reason;
+  const logins = settled.flatMap((lane) => lane.value);
+  t.diagnostic(`${logins.length} rounds in ${Date.now() - started} ms; logins per round: ${JSON.stringify(logins)}`);
+  assert.equal(logins.length, 50);
+  const notOne = logins.filter((l) => l !== 1).length;
+  assert.equal(notOne, 0, `${notOne} of 50 rounds did not log in exactly once; logins per round: ${logins.join(' ')}`);
+});
+
+test('a lock holder killed at any moment costs the next client no wait', async (t) => {
+  const kills = 40;
+  const waits = { go: [], node: [] };
+  const lanes = await Promise.all([0, 1].map(async () => join(await freshDir(), 'token.json')));
+  await pool(2, Array.from({ length: kills * 2 }, (_, i) => async () => {
+    const runtime = i % 2 === 0 ? 'node' : 'go';
+    const path = lanes[Math.floor(i / 2) % 2];
+    await killMidway(runtime, path, 'lock');
+    const t0 = performance.now();
+    let release;
+    try {
+      release = await fileStorage(path, { lockTimeout: 3000 }).lock();
+    } catch (err) {
+      waits[runtime].push(Infinity);
+      return;
+    }
+    waits[runtime].push(performance.now() - t0);
+    await release();
+  }));
+  const max = (a) => Math.max(...a);
+  t.diagnostic(`next lock after a killed holder, ms: node max ${max(waits.node).toFixed(1)}, go max ${max(waits.go).toFixed(1)}`);
+  for (const runtime of ['node', 'go']) {
+    assert.equal(waits[runtime].length, kills);
+    const slow = waits[runtime].filter((ms) => ms > 1000);
+    assert.deepEqual(slow, [], `${slow.length} of ${kills} killed ${runtime} holders stalled the next lock`);
+  }
+  for (const path of lanes) assert.deepEqual(await leftovers(join(path, '..')), []);
+});
+
+test('kill -9 of writers, 200 of Go and 200 of Node: every token file valid, no extra login, no temp file left', async (t) => {
+  const sandbox = await startSandbox();
+  try {
+    const lanes = 4;
+    const killsPerRuntime = 200;
+    const paths = await Promise.all(Array.from({ length: lanes }, async () => join(await freshDir(), 'token.json')));
+    const tokens = [];
+    for (const path of paths) {
+      const client = await createClient(sandbox.options({ storage: fileStorage(path) }));
+      tokens.push((await client.token()).accessToken);
+      client.close();
+    }
+    const started = Date.now();
+    const temps = new Set(); // temporary files left by killed writers, for the next ones to remove
+    // Each lane alternates Node and Go writers on its own file.
+    await Promise.all(paths.map(async (path) => {
+      for (let k = 0; k < (2 * killsPerRuntime) / lanes; k++) {
+        await killMidway(k % 2 === 0 ? 'node' : 'go', path, 'write');
+        for (const name of await leftovers(join(path, '..'))) if (name.includes('.tmp-')) temps.add(name);
+      }
+    }));
+    const killed = Date.now() - started;
+
+    for (const [i, path] of paths.entries()) {
+      const state = JSON.parse(await readFile(path, 'utf8'));
+      assert.equal(state.access_token, tokens[i], 'the file still holds its token');
+      // A Go reader, then a Node client, reuse it.
+      const { stdout } = await promisify(execFile)(gotoken, ['-url', sandbox.url, '-file', path], { env: goEnv });
+      assert.equal(JSON.parse(stdout).Logins, 1);
+      const client = await createClient(sandbox.options({ storage: fileStorage(path) }));
+      assert.equal((await client.token()).accessToken, tokens[i]);
+      client.close();
+      const left = await leftovers(join(path, '..'));
+      assert.deepEqual(left.filter((name) => name.includes('.tmp-')), [], 'no temporary file is left');
+      // A reader that needs no lock leaves the last killed writer's lock; the next process
+      // that needs it takes it over at once.
+      const t0 = performance.now();
+      await (await fileStorage(path, { lockTimeout: 3000 }).lock())();
+      assert.ok(performance.now() - t0 < 1000, `the dead writer's lock was taken over in ${performance.now() - t0} ms`);
+      assert.deepEqual(await leftovers(join(path, '..')), [], 'nothing is left');
+    }
+    assert.deepEqual((await sandbox.stats()).token_requests, { client_credentials: lanes }, 'no login beyond the first of each file');
+    t.diagnostic(`${2 * killsPerRuntime} writers killed in ${killed} ms; temporary files they left: ${temps.size}, each removed by a later writer or reader`);
+  } finally {
+    await sandbox.stop();
+  }
+});
