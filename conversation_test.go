@@ -89,16 +89,40 @@ func loadConversations(t *testing.T) map[string][]conversationCase {
 
 func TestConversationVectors(t *testing.T) {
 	names := map[string]bool{}
+	report := map[string]reliabilityCase{}
 	for file, cases := range loadConversations(t) {
 		for _, c := range cases {
 			require.False(t, names[c.Name], "two conversations are named %q", c.Name)
 			names[c.Name] = true
-			t.Run(strings.TrimSuffix(file, ".json")+"/"+c.Name, func(t *testing.T) { runConversation(t, c) })
+			t.Run(strings.TrimSuffix(file, ".json")+"/"+c.Name, func(t *testing.T) { report[file+"#"+c.Name] = runConversation(t, c) })
 		}
 	}
+	writeReliability(t, "go-core", report)
 }
 
-func runConversation(t *testing.T, c conversationCase) {
+// reliabilityCase is a case's line in RELIABILITY.md: each call's outcome ("recovered" or
+// the error's kind) in the order the script starts the calls, joined with ", "; the token
+// requests made by grant; and the resource requests.
+type reliabilityCase struct {
+	Outcome          string         `json:"outcome"`
+	TokenRequests    map[string]int `json:"token_requests"`
+	ResourceRequests int            `json:"resource_requests"`
+}
+
+// writeReliability writes $CASPIO_RELIABILITY_DIR/<runtime>.json when the variable is set:
+// {"runtime", "cases": {"<file>#<case name>": reliabilityCase}}.
+func writeReliability(t *testing.T, runtime string, cases map[string]reliabilityCase) {
+	dir := os.Getenv("CASPIO_RELIABILITY_DIR")
+	if dir == "" {
+		return
+	}
+	data, err := json.MarshalIndent(map[string]any{"runtime": runtime, "cases": cases}, "", "  ")
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, runtime+".json"), append(data, '\n'), 0o644))
+}
+
+func runConversation(t *testing.T, c conversationCase) reliabilityCase {
 	flow, err := caspio.NewFlow(caspio.Config{
 		Account: c.Config.Account, IntegrationURL: c.Config.IntegrationURL, TokenURL: c.Config.TokenURL,
 		ResourceURL: c.Config.ResourceURL, APIVersion: c.Config.APIVersion, ClientID: c.Config.ClientID,
@@ -111,6 +135,7 @@ func runConversation(t *testing.T, c conversationCase) {
 
 	convs := map[string]*caspio.Conversation{}
 	calls := map[string]string{}
+	var order []string // the calls, as the script starts them
 	lastStatus := map[string]int{}
 	grants := map[string]int{}
 	sends := 0
@@ -121,6 +146,7 @@ func runConversation(t *testing.T, c conversationCase) {
 		case e.Start != "":
 			require.NotContains(t, convs, e.Start, where)
 			calls[e.Start] = e.Call
+			order = append(order, e.Start)
 			now := caspio.UnixMilli(e.Now)
 			switch e.Call {
 			case "token":
@@ -161,7 +187,7 @@ func runConversation(t *testing.T, c conversationCase) {
 		got := roundTripMap(t, step.Encode())
 		require.NotNil(t, e.Expect, "%s: every step is expected", where)
 		if !assert.True(t, matches(e.Expect, got), "%s: the step\n%s\ndoes not match\n%s", where, mustJSON(got), mustJSON(e.Expect)) {
-			return
+			return reliabilityCase{Outcome: "the script does not match at " + where}
 		}
 		assertNoSecretInErrors(t, got, where)
 	}
@@ -191,6 +217,12 @@ func runConversation(t *testing.T, c conversationCase) {
 	got := map[string]int{"client_credentials": grants["client_credentials"], "refresh_token": grants["refresh_token"]}
 	assert.Equal(t, want, got, "outcome.token_requests")
 	assert.Equal(t, c.Outcome.ResourceRequests, sends, "outcome.resource_requests")
+
+	results := make([]string, len(order))
+	for i, id := range order {
+		results[i] = outcomes[id].Result
+	}
+	return reliabilityCase{Outcome: strings.Join(results, ", "), TokenRequests: got, ResourceRequests: sends}
 }
 
 func vectorResourceRequest(t *testing.T, raw json.RawMessage) caspio.ResourceRequest {

@@ -31,7 +31,7 @@ func (c *Conversation) startFetch(now UnixMilli) Step {
 // send asks for the request to be sent to c.url with authorization ("" for none).
 func (c *Conversation) send(authorization string) Step {
 	c.sent = authorization
-	return Step{Kind: StepSend, KeepBody: c.keepBody, Request: Request{
+	return Step{Kind: StepSend, KeepBody: c.keepBody, Hops: c.hops, Request: Request{
 		Method: c.method, URL: c.url, Authorization: NewSecret(authorization),
 	}}
 }
@@ -82,7 +82,9 @@ func (c *Conversation) redirect(resp Response, now UnixMilli) Step {
 	}
 	target, ok := resolveReference(c.url, resp.Location)
 	if !ok {
-		return c.fail(&URLError{Ref: shownRef(resp.Location), Problem: "is a redirect to a URL that cannot be read; it is not followed"})
+		// Not shown even in part: what a parser makes of it is not clear (its "port" may be
+		// a password, say).
+		return c.fail(&URLError{Problem: "is a redirect to a URL that cannot be read; it is not followed"})
 	}
 	// Fetch's rules: 303 makes any request but HEAD a GET, 301 and 302 make a POST one;
 	// 307 and 308 keep the method and the body, which must then be sent again.
@@ -145,6 +147,9 @@ func resolveReference(base, ref string) (string, bool) {
 	}
 	if authority == "" || strings.Trim(authority, authorityBytes) != "" {
 		return "", false
+	}
+	if _, _, problem := splitHostPort(authority); problem != "" {
+		return "", false // "host:1:2", a port that is no number: no platform would send it
 	}
 	var b strings.Builder
 	b.WriteString(scheme + "://" + authority)

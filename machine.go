@@ -71,9 +71,12 @@ const maxRedirects = 10
 const maxSteps = 400
 
 // NewMachine returns the machine of a client with flow. Options it cannot use give a
-// *ConfigError naming the field. A nil flow gives a machine whose every conversation fails
-// with a *StepError.
+// *ConfigError naming the field, and so does a zero Flow (not made by NewFlow). A nil flow
+// gives a machine whose every conversation fails with a *StepError.
 func NewMachine(flow *Flow, opts Options) (*Machine, error) {
+	if flow != nil && !flow.usable() {
+		return nil, errZeroFlow()
+	}
 	switch opts.Hold {
 	case "", HoldLogin, HoldAll:
 	default:

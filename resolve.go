@@ -17,16 +17,19 @@ func (f *Flow) ResolveURL(ref string) (string, error) {
 	refuse := func(problem string) (string, error) {
 		return "", &URLError{Ref: shownRef(ref), Problem: problem}
 	}
+	if !f.usable() {
+		return "", errZeroFlow()
+	}
 	if trimSpaceASCII(ref) == "" {
 		return refuse(`is empty; give a path such as "tables" or "tables/Orders/records"`)
 	}
-	if hasControl(ref) || strings.Contains(ref, "\\") {
+	if hasControlOrBackslash(ref) {
 		return refuse("contains a control character or a backslash")
 	}
 	if i := strings.IndexByte(ref, '#'); i >= 0 {
 		ref = ref[:i] // fragments are never sent
 	}
-	path, query, hasQuery := strings.Cut(ref, "?")
+	path, query, _ := strings.Cut(ref, "?")
 
 	if mayHoldUserInfo(path) {
 		return refuse(`has user info (a name or password before "@"); credentials never go in a URL, and the bearer token only to ` + f.resourceOrigin)
@@ -42,16 +45,11 @@ func (f *Flow) ResolveURL(ref string) (string, error) {
 			return refuse(`has a scheme but no "//" (such as data: or http:host); give a path, or a full URL on the resource endpoint ` + f.resourceOrigin)
 		}
 		absolute = true
-		scheme, rest := path[:n-1], path[n+2:]
-		origin, p := rest, ""
-		if i := strings.IndexByte(rest, '/'); i >= 0 {
-			origin, p = rest[:i], rest[i:]
-		}
-		e, err := parseEndpoint("ref", lowerASCII(scheme)+"://"+origin)
-		if err != nil || e.origin != f.resourceOrigin {
+		p, ok := f.onResourceOrigin(path, n)
+		if !ok {
 			return refuse("is not on the resource endpoint " + f.resourceOrigin + "; the bearer token is sent nowhere else")
 		}
-		if p != f.resourcePath && !strings.HasPrefix(p, f.resourcePath+"/") {
+		if !hasPathPrefix(p, f.resourcePath) {
 			return refuse("is outside the REST base " + f.resourceBase)
 		}
 		path = p[len(f.resourcePath):]
@@ -62,28 +60,29 @@ func (f *Flow) ResolveURL(ref string) (string, error) {
 	switch {
 	case absolute:
 		// The REST base is already stripped; what follows is the resource path as it is.
-	case path == base || strings.HasPrefix(path, base+"/"):
+	case hasPathPrefix(path, base):
 		path = strings.TrimPrefix(path[len(base):], "/")
-	case f.apiVersion != "" && (path == f.apiVersion || strings.HasPrefix(path, f.apiVersion+"/")):
+	case f.apiVersion != "" && hasPathPrefix(path, f.apiVersion):
 		path = strings.TrimPrefix(path[len(f.apiVersion):], "/")
 	default:
-		for _, other := range []string{"v2", "v3", "rest/v2", "rest/v3", "integrations/rest/v3"} {
-			if strings.HasPrefix(path, other+"/") || path == other {
+		for _, other := range [...]string{"v2", "v3", "rest/v2", "rest/v3", "integrations/rest/v3"} {
+			if hasPathPrefix(path, other) {
 				version := other[len(other)-2:]
 				return refuse("names REST API " + version + " but the client is configured for " + f.apiVersionName() + "; set APIVersion to " + quote(version) + " or give a path relative to " + f.resourceBase)
 			}
 		}
 	}
 
-	for _, seg := range strings.Split(path, "/") {
-		if isDotSegment(seg) {
-			return refuse(`has a "." or ".." segment; give a path below ` + f.resourceBase)
-		}
+	if hasResolvedDotSegment(path) {
+		return refuse(`has a "." or ".." segment; give a path below ` + f.resourceBase)
 	}
 	if strings.Contains(strings.TrimSuffix(path, "/"), "//") {
 		return refuse("has an empty path segment (//)")
 	}
 
+	if absolute && !needsEscape(path, false) && !needsEscape(query, true) && spells(ref, f.resourceBase, path, query) {
+		return ref, nil // already the URL to request, as resource URLs built by a client are
+	}
 	var b strings.Builder
 	b.Grow(len(f.resourceBase) + len(ref) + 8)
 	b.WriteString(f.resourceBase)
@@ -91,11 +90,63 @@ func (f *Flow) ResolveURL(ref string) (string, error) {
 		b.WriteByte('/')
 		escapeLoose(&b, path, false)
 	}
-	if hasQuery && query != "" {
+	if query != "" {
 		b.WriteByte('?')
 		escapeLoose(&b, query, true)
 	}
 	return b.String(), nil
+}
+
+// hasControlOrBackslash reports whether s has a control character or a backslash.
+func hasControlOrBackslash(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return true
+		}
+	}
+	return false
+}
+
+// onResourceOrigin returns the path of path, an absolute URL whose scheme with its colon is
+// n bytes long, if it is on the resource origin. The origin as the flow spells it (lower
+// case, no default port) is matched at once; any other spelling is parsed.
+func (f *Flow) onResourceOrigin(path string, n int) (string, bool) {
+	if rest, ok := strings.CutPrefix(path, f.resourceOrigin); ok && (rest == "" || rest[0] == '/') {
+		return rest, true
+	}
+	rest := path[n+2:]
+	origin, p := rest, ""
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		origin, p = rest[:i], rest[i:]
+	}
+	e, err := parseEndpoint("ref", lowerASCII(path[:n-1])+"://"+origin)
+	return p, err == nil && e.origin == f.resourceOrigin
+}
+
+// hasPathPrefix reports whether path is prefix, or prefix and then "/" and more.
+func hasPathPrefix(path, prefix string) bool {
+	return strings.HasPrefix(path, prefix) && (len(path) == len(prefix) || path[len(prefix)] == '/')
+}
+
+// spells reports whether ref is base, then "/" and path if path is not empty, then "?" and
+// query if query is not empty: the URL ResolveURL would build.
+func spells(ref, base, path, query string) bool {
+	rest, ok := strings.CutPrefix(ref, base)
+	if !ok {
+		return false
+	}
+	if path != "" {
+		if rest, ok = strings.CutPrefix(rest, "/"); !ok {
+			return false
+		}
+		if rest, ok = strings.CutPrefix(rest, path); !ok {
+			return false
+		}
+	}
+	if query == "" {
+		return rest == ""
+	}
+	return len(rest) == len(query)+1 && rest[0] == '?' && rest[1:] == query
 }
 
 // CheckLocation checks the Location of a redirect answered to a resource request, before a
@@ -155,11 +206,17 @@ func authorityStart(ref string) (start int, ok bool) {
 // before its query or fragment. The "@" may stand after a "/" that a URL parser takes for
 // the end of the host (https://id:pa/ss@host): the password is there all the same.
 func mayHoldUserInfo(ref string) bool {
-	if i := strings.IndexAny(ref, "?#"); i >= 0 {
-		ref = ref[:i]
+	at := strings.IndexByte(ref, '@')
+	if at < 0 {
+		return false
+	}
+	for i := 0; i < at; i++ {
+		if ref[i] == '?' || ref[i] == '#' {
+			return false // the "@" is in the query or fragment
+		}
 	}
 	_, hasAuthority := authorityStart(ref)
-	return hasAuthority && strings.IndexByte(ref, '@') >= 0
+	return hasAuthority
 }
 
 // shownRef is a reference as an error shows it (see errors.go): without its query and
@@ -187,11 +244,41 @@ func (f *Flow) apiVersionName() string {
 	return f.apiVersion
 }
 
-// isDotSegment reports whether seg is "." or "..", literally or percent-encoded.
-func isDotSegment(seg string) bool {
-	s := strings.ReplaceAll(lowerASCII(seg), "%2e", ".")
-	return s == "." || s == ".."
+// hasResolvedDotSegment reports whether path has a segment that is "." or "..", literally
+// or percent-encoded.
+func hasResolvedDotSegment(path string) bool {
+	for start, i := 0, 0; i <= len(path); i++ {
+		if i < len(path) && path[i] != '/' {
+			continue
+		}
+		if isDotSegment(path[start:i]) {
+			return true
+		}
+		start = i + 1
+	}
+	return false
 }
+
+// isDotSegment reports whether seg is "." or "..", literally or percent-encoded (%2e, in
+// either case, for a dot).
+func isDotSegment(seg string) bool {
+	switch len(seg) {
+	case 1:
+		return seg == "."
+	case 2:
+		return seg == ".."
+	case 3:
+		return isEncodedDot(seg)
+	case 4:
+		return seg[0] == '.' && isEncodedDot(seg[1:]) || isEncodedDot(seg[:3]) && seg[3] == '.'
+	case 6:
+		return isEncodedDot(seg[:3]) && isEncodedDot(seg[3:])
+	}
+	return false
+}
+
+// isEncodedDot reports whether s, of three bytes, is "%2e" or "%2E".
+func isEncodedDot(s string) bool { return s[0] == '%' && s[1] == '2' && (s[2] == 'e' || s[2] == 'E') }
 
 // escapeLoose writes s with every byte that may not stand in a URL path (or query)
 // percent-encoded, keeping valid %XX escapes and the delimiters the caller wrote.
@@ -199,20 +286,58 @@ func escapeLoose(b *strings.Builder, s string, inQuery bool) {
 	const hex = "0123456789ABCDEF"
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+		if keepsByte(s, i, inQuery) {
 			b.WriteByte(c)
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
-			strings.IndexByte("-._~!$&'()*+,;=:@/", c) >= 0,
-			inQuery && c == '?':
-			b.WriteByte(c)
-		default:
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&15])
+			continue
 		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
 	}
 }
+
+// needsEscape reports whether escapeLoose would change s.
+func needsEscape(s string, inQuery bool) bool {
+	for i := 0; i < len(s); i++ {
+		if !isURLByte(s[i]) && !keepsByte(s, i, inQuery) {
+			return true
+		}
+	}
+	return false
+}
+
+// keepsByte reports whether escapeLoose keeps the byte at i of s as it is: an unreserved
+// byte or a delimiter, a valid %XX escape's "%", and "?" in a query.
+func keepsByte(s string, i int, inQuery bool) bool {
+	switch c := s[i]; {
+	case isURLByte(c):
+		return true
+	case c == '%':
+		return i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2])
+	}
+	return inQuery && s[i] == '?'
+}
+
+// isURLByte reports whether c stands in a URL path as it is: a letter, a digit, or one of
+// -._~!$&'()*+,;=:@/ (the unreserved bytes and the delimiters that a path may hold).
+func isURLByte(c byte) bool {
+	switch {
+	case c < 64:
+		return urlBytesBelow64&(1<<c) != 0
+	case c < 128:
+		return urlBytesFrom64&(1<<(c-64)) != 0
+	}
+	return false
+}
+
+// The bytes isURLByte accepts, as bit masks: bit c for the byte c below 64, bit c-64 above.
+const (
+	urlBytesBelow64 = 1<<'-' | 1<<'.' | 1<<'!' | 1<<'$' | 1<<'&' | 1<<'\'' | 1<<'(' | 1<<')' |
+		1<<'*' | 1<<'+' | 1<<',' | 1<<';' | 1<<'=' | 1<<':' | 1<<'/' |
+		(1<<10-1)<<'0' // the digits
+	urlBytesFrom64 = 1<<('@'-64) | 1<<('_'-64) | 1<<('~'-64) |
+		(1<<26-1)<<('A'-64) | (1<<26-1)<<('a'-64) // the letters
+)
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'

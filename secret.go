@@ -1,9 +1,10 @@
 package caspio
 
 // Secret holds a credential (a client secret, an access or refresh token) so that it cannot
-// leak by accident: String, GoString and JSON encoding print a placeholder, and because the
-// value sits behind a pointer, even fmt verbs that bypass String (%d, %x on a struct holding
-// a Secret) print an address, never the text. Reveal is the one way to read it.
+// leak by accident: String, GoString and JSON encoding print a placeholder ("[redacted]";
+// %x and %X print its hex, as they go through String too), and because the value sits
+// behind a pointer, the fmt verbs that bypass String (%d, say, on a Secret or on a struct
+// holding one) print an address, never the text. Reveal is the one way to read it.
 //
 // The zero Secret is empty.
 type Secret struct{ value *string }

@@ -55,6 +55,10 @@ type Step struct {
 	// KeepBody, for send: send the caller's body. False once a redirect turned the request
 	// into a GET: send no body, and none of the Content-* headers that described it.
 	KeepBody bool
+	// Hops, for send: the redirects followed to reach Request.URL, 0 for the request as the
+	// caller made it. A driver whose caller may veto a redirect (Go's CheckRedirect) asks
+	// before a send with more hops than the one before.
+	Hops int
 	// Attempt, for token_request: the token request's number in this acquisition, from 1.
 	Attempt int
 	// Timeout, for token_request and lock: the longest the driver waits.
@@ -130,6 +134,9 @@ func (s Step) Encode() map[string]any {
 	case StepSend:
 		m["method"], m["url"], m["keep_body"] = s.Request.Method, s.Request.URL, s.KeepBody
 		m["authorization"] = s.Request.Authorization.Reveal()
+		if s.Hops > 0 {
+			m["hops"] = float64(s.Hops)
+		}
 	case StepLock:
 		m["timeout_ms"] = float64(s.Timeout)
 	case StepWait:

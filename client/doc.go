@@ -2,11 +2,13 @@
 // refreshes the OAuth 2.0 access token of a Caspio REST API client, and sends resource
 // requests with it over net/http.
 //
-// The protocol decisions (when to refresh, how to read a token response, when to retry,
-// where the bearer token may go) are made by the core package,
-// github.com/caspio-auth/caspio, which performs no I/O; this package performs the requests
-// and waits it asks for, keeps the state in a Store, and makes concurrent callers share one
-// token request.
+// Every protocol decision (when to read, lock and write the store, which stored state to
+// adopt, when to refresh or log in, what to retry and after how long, what a 401 or a
+// redirect leads to, where the bearer token may go) is made by the core's sans-I/O machine,
+// caspio.Machine, in package github.com/caspio-auth/caspio. This package is its driver: it
+// performs the steps the machine asks for with net/http, a Store, the clock and goroutines,
+// and makes concurrent callers share one acquisition. While it holds a valid lease on the
+// access token, a request goes out without a call into the machine.
 //
 // # Starting
 //
@@ -27,7 +29,8 @@
 //	}
 //
 // HTTPClient returns an *http.Client for code that wants one (its requests carry the
-// token), Transport an http.RoundTripper, and Token the token itself.
+// token), Transport an http.RoundTripper, Token the token itself, and Status what the
+// client knows of its tokens, for a status page.
 //
 // # Guarantees
 //
@@ -37,11 +40,18 @@
 //   - The bearer token goes only to the resource endpoint's REST base: other URLs are
 //     refused with a *caspio.URLError, and a redirect elsewhere is followed without it.
 //     Token requests never follow redirects.
+//   - An access token that a 401 refused is never sent again, nor adopted again from the
+//     Store; a token endpoint that issues it again gives a *caspio.TokenError of Kind
+//     TOKEN_REISSUED.
 //   - No secret (client secret, access or refresh token) appears in an error, an Event, or
 //     the output of any fmt verb on a Client, Token or Store.
 //   - Errors wrap the core's types: errors.As finds *caspio.OAuthError,
-//     *caspio.ResponseError, *caspio.APIError, *caspio.URLError and *caspio.ConfigError.
+//     *caspio.ResponseError, *caspio.APIError, *caspio.URLError, *caspio.TokenError,
+//     *caspio.RedirectError and *caspio.ConfigError.
+//
+// A Store that expires entries by itself (Workers KV, Redis) implements ExpiringStore, and
+// is given with each state the expiry the core computes, the same in every runtime.
 //
 // The package builds for GOOS=js too, where a Go Worker supplies its own HTTPClient
-// transport and Store.
+// transport and Store (package github.com/caspio-auth/caspio/workers).
 package client

@@ -3,6 +3,7 @@ package client
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/caspio-auth/caspio"
@@ -74,4 +75,39 @@ func formatRedacted(f fmt.State, verb rune, s string) {
 		s = strconv.Quote(s)
 	}
 	_, _ = f.Write([]byte(s))
+}
+
+// lease is what the client may send without asking the machine: the Authorization value,
+// until validUntil, and the Token that describes it.
+type lease struct {
+	authorization string
+	validUntil    caspio.UnixMilli
+	token         Token
+}
+
+// newLease makes the lease of a done or fail step: its caspio.Lease, described with the
+// step's status.
+func newLease(l caspio.Lease, st caspio.Status) *lease {
+	authorization := l.Authorization.Reveal()
+	access, _ := strings.CutPrefix(authorization, "Bearer ")
+	return &lease{
+		authorization: authorization,
+		validUntil:    l.ValidUntil,
+		token: Token{
+			AccessToken:           caspio.NewSecret(access),
+			ExpiresAt:             instant(st.AccessTokenExpiresAt),
+			ValidUntil:            instant(l.ValidUntil),
+			RefreshTokenExpiresAt: instant(st.RefreshTokenExpiresAt),
+			Logins:                st.Counters.Logins,
+			Refreshes:             st.Counters.Refreshes,
+		},
+	}
+}
+
+// instant is an instant of the core as a time.Time; zero stays zero.
+func instant(t caspio.UnixMilli) time.Time {
+	if t == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(int64(t))
 }

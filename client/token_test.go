@@ -44,7 +44,7 @@ func TestTokenEndpointFaults(t *testing.T) {
 		{
 			name:    "500 until retries are exhausted",
 			faults:  []sandbox.Fault{{Route: "/oauth/token", Status: 500, Count: 10}},
-			wantErr: true, wantStatus: 500, wantText: "after 4 attempts", requests: 1 + caspio.MaxTokenRetries,
+			wantErr: true, wantStatus: 500, wantText: "server_error", requests: 1 + caspio.MaxTokenRetries,
 			minElapsed: 1750 * time.Millisecond, maxElapsed: 8 * time.Second,
 		},
 		{
@@ -544,5 +544,6 @@ func TestEventNamesAreTheJSPackages(t *testing.T) {
 	c := e.client(t, client.Options{Store: failingStore{}, OnEvent: log.add}) // see store_test.go
 	_, err = c.Token(context.Background())
 	require.NoError(t, err, "a failing store costs the persistence, not the token")
-	assert.Equal(t, []string{"storage_error", "token_request", "storage_error", "login"}, log.kinds())
+	// The core's order: the login is told with the write step, whose failure comes after.
+	assert.Equal(t, []string{"storage_error", "token_request", "login", "storage_error"}, log.kinds())
 }

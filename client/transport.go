@@ -3,11 +3,11 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/caspio-auth/caspio"
 )
@@ -19,6 +19,9 @@ import (
 // which lets Do send the request again after a 401. It sets Accept, and Content-Type to
 // application/json when there is a body; change them as needed.
 func (c *Client) NewRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
 	target, err := c.flow.ResolveURL(path)
 	if err != nil {
 		return nil, fmt.Errorf("caspio client: new request: %w", err)
@@ -35,208 +38,91 @@ func (c *Client) NewRequest(ctx context.Context, method, path string, body io.Re
 }
 
 // Do sends req with the access token in a Bearer Authorization header, getting a token if
-// needed, and follows redirects as HTTPClient does. A URL that caspio.Flow.ResolveURL
-// refuses is not sent (a *caspio.URLError): one off the resource endpoint, and one that is
-// not what it looks like, such as a URL.Opaque or a data: URL, which would otherwise reach
-// the REST base as a path. On a 401 the access token is dropped and, when
-// the body can be sent again (no body, or GetBody set), the request is retried once with a
-// fresh token; otherwise the 401 response is returned as is. A response of any other status
-// is returned as is too: see APIErrorFromResponse.
+// needed. Its URL is resolved once, with caspio.Flow.ResolveURL: one it refuses is not sent
+// (a *caspio.URLError), such as a URL off the resource endpoint, or one that is not what it
+// looks like, such as a URL.Opaque or a data: URL, which would otherwise reach the REST base
+// as a path.
+//
+// The core decides what follows an answer. A 401 drops the access token and, when the body
+// can be sent again (no body, or GetBody set), the request is sent once more with a fresh
+// token; otherwise the 401 is returned as is. Redirects are followed as fetch follows them
+// (303 turns the request into a GET, and so do 301 and 302 a POST; 307 and 308 send the body
+// again), at most 10, with the bearer token only on the REST base and never a caller's own
+// Authorization header elsewhere. A Location that may carry user info or is not an http(s)
+// URL is refused with a *caspio.URLError. The Options' client's CheckRedirect, if any, is
+// asked before each redirect: http.ErrUseLastResponse makes the redirect the answer, another
+// error fails the request with a *caspio.RedirectError and that error. A response of any
+// other status is returned as is: see APIErrorFromResponse.
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
-	if _, err := c.flow.ResolveURL(req.URL.String()); err != nil {
-		closeBody(req)
-		return nil, fmt.Errorf("caspio client: do: %w", err)
+	if c != nil && c.viaNetHTTP != nil {
+		// The Options' client has a Jar or a Timeout: net/http applies them around the same
+		// round trip. Its *url.Error would quote the URL, query and all.
+		resp, err := c.viaNetHTTP.Do(req)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return resp, err
 	}
-	return c.httpClient.Do(req)
+	if err := c.usable(); err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	return c.roundTrip(req, c.base, c.checkRedirect)
 }
 
-// HTTPClient returns an *http.Client whose requests carry the access token, through
-// Transport(nil). Its CheckRedirect drops the Authorization header on a redirect to another
-// origin, which is stricter than Go's default (Go forwards it to the same host on another
-// port, and to subdomains), and then applies the Options' client's CheckRedirect, if any.
-// Each call returns a new *http.Client; changing it does not change the Client.
+// HTTPClient returns an *http.Client whose requests go through Transport(nil): they carry
+// the access token, and follow redirects as Do does, asking the returned client's
+// CheckRedirect (the Options' client's, unless it is changed) before each. It has the
+// Options' client's Jar and Timeout; the Jar's cookies go with the request, not with the
+// redirects the transport follows. Each call returns a new *http.Client; changing it does
+// not change the Client.
 func (c *Client) HTTPClient() *http.Client {
-	hc := *c.httpClient
-	return &hc
+	hc := &http.Client{}
+	t := &transport{c: c, policy: hc}
+	if c.usable() == nil {
+		t.base = c.base
+		hc.CheckRedirect, hc.Jar, hc.Timeout = c.checkRedirect, c.jar, c.timeout
+	}
+	// The transport follows the redirects; net/http only sees those it hands back (one
+	// that CheckRedirect made the answer, a 307 with a body that cannot be sent again, one
+	// without a Location), and hands them back too.
+	hc.Transport = t
+	return hc
 }
 
 // Transport returns an http.RoundTripper that sends each request over base (if nil, the
 // Options' client's transport, or http.DefaultTransport) as Do does: with the Bearer token,
-// refusing a URL off the resource endpoint, retrying once after a 401. A redirect hop
-// (req.Response != nil) off the REST base is forwarded without any Authorization header.
-// A redirect that must not be followed at all (see caspio.CheckLocation: a Location with
-// user info, or not an http(s) URL), or whose Location does not parse, fails with a
-// *caspio.URLError whatever the redirect policy, before net/http could quote its Location.
+// refusing a URL off the resource endpoint, sending again once after a 401, and following
+// redirects itself, asking the Options' client's CheckRedirect before each; an http.Client
+// above it sees the answer only. A request it is given must resolve onto the REST base,
+// redirect hops of an http.Client above it included.
 func (c *Client) Transport(base http.RoundTripper) http.RoundTripper {
-	if base == nil {
-		base = c.base
+	t := &transport{c: c, base: base}
+	if c.usable() == nil {
+		if t.base == nil {
+			t.base = c.base
+		}
+		t.check = c.checkRedirect
 	}
-	return &transport{c: c, base: base}
+	return t
 }
 
 type transport struct {
-	c    *Client
-	base http.RoundTripper
+	c     *Client
+	base  http.RoundTripper
+	check func(*http.Request, []*http.Request) error
+	// policy, for HTTPClient's transport, is that client: its CheckRedirect is asked
+	// instead of check, as the caller may have changed it.
+	policy *http.Client
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.roundTrip(req)
-	if err != nil {
-		return resp, err
+	check := t.check
+	if t.policy != nil {
+		check = t.policy.CheckRedirect
 	}
-	if err := refusedRedirect(resp); err != nil {
-		discard(resp)
-		return nil, fmt.Errorf("caspio client: %w", err)
-	}
-	return resp, nil
-}
-
-func (t *transport) roundTrip(req *http.Request) (*http.Response, error) {
-	target, err := t.c.flow.ResolveURL(req.URL.String())
-	if err != nil {
-		if req.Response != nil {
-			// A redirect hop leaving the REST base: follow it, but never with a credential.
-			out := req.Clone(req.Context())
-			out.Header.Del("Authorization")
-			return t.base.RoundTrip(out)
-		}
-		closeBody(req)
-		return nil, fmt.Errorf("caspio client: %w", err)
-	}
-	u, err := url.Parse(target)
-	if err != nil {
-		closeBody(req)
-		return nil, fmt.Errorf("caspio client: resolved URL does not parse: %w", err)
-	}
-	return t.c.send(req, u, t.base)
-}
-
-// refusedRedirect returns the error for a redirect that is not to be followed: one that
-// caspio.CheckLocation refuses, or whose Location does not parse (net/http would then fail
-// with an error that quotes the Location whole, user info and all).
-func refusedRedirect(resp *http.Response) error {
-	switch resp.StatusCode {
-	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-	default:
-		return nil
-	}
-	location := resp.Header.Get("Location")
-	if location == "" {
-		return nil
-	}
-	if err := caspio.CheckLocation(location); err != nil {
-		return err
-	}
-	base := &url.URL{}
-	if resp.Request != nil && resp.Request.URL != nil {
-		base = resp.Request.URL
-	}
-	if _, err := base.Parse(location); err != nil {
-		return &caspio.URLError{Problem: "a redirect's Location is not a valid URL; it is not followed"}
-	}
-	return nil
-}
-
-// send performs req at u with a lease, and once more with a fresh one after a 401.
-func (c *Client) send(req *http.Request, u *url.URL, base http.RoundTripper) (*http.Response, error) {
-	ctx := req.Context()
-	l, err := c.currentLease(ctx)
-	if err != nil {
-		closeBody(req)
-		return nil, err
-	}
-	resp, err := base.RoundTrip(authorized(req, u, l.authorization, req.Body))
-	if err != nil || resp.StatusCode != http.StatusUnauthorized {
-		return withRequest(resp, req), err
-	}
-	c.unauthorized(l.authorization)
-
-	body := req.Body
-	switch {
-	case req.Body == nil || req.Body == http.NoBody:
-	case req.GetBody != nil:
-		if body, err = req.GetBody(); err != nil {
-			return withRequest(resp, req), nil // cannot replay: the 401 as is
-		}
-	default:
-		return withRequest(resp, req), nil // the body is spent: the 401 as is
-	}
-	fresh, err := c.currentLease(ctx)
-	if err != nil {
-		if body != nil {
-			_ = body.Close()
-		}
-		discard(resp)
-		return nil, err
-	}
-	discard(resp)
-	c.retries401.Add(1)
-	resp, err = base.RoundTrip(authorized(req, u, fresh.authorization, body))
-	if err == nil && resp.StatusCode == http.StatusUnauthorized {
-		c.unauthorized(fresh.authorization)
-	}
-	return withRequest(resp, req), err
-}
-
-// locationKeeper takes the Location header out of a redirect answered to a token request,
-// which is never followed, into location: net/http would otherwise parse it first and, on a
-// Location such as https://id:pa/ss@host, fail with an error that quotes it whole.
-type locationKeeper struct {
-	base     http.RoundTripper
-	location *string
-}
-
-func (k locationKeeper) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := k.base.RoundTrip(req)
-	if err == nil && resp.StatusCode >= 300 && resp.StatusCode < 400 {
-		*k.location = resp.Header.Get("Location")
-		resp.Header.Del("Location")
-	}
-	return resp, err
-}
-
-// authorized clones req for u with the Authorization header set and the given body.
-func authorized(req *http.Request, u *url.URL, authorization string, body io.ReadCloser) *http.Request {
-	out := req.Clone(req.Context())
-	out.URL = u
-	out.Host = "" // the header goes to the host that ResolveURL checked
-	out.Body = body
-	out.Header.Set("Authorization", authorization)
-	return out
-}
-
-// withRequest points resp back at the caller's request, so that resp.Request does not hand
-// the Authorization header to whoever logs the response.
-func withRequest(resp *http.Response, req *http.Request) *http.Response {
-	if resp != nil {
-		resp.Request = req
-	}
-	return resp
-}
-
-func discard(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
-}
-
-func closeBody(req *http.Request) {
-	if req.Body != nil {
-		_ = req.Body.Close()
-	}
-}
-
-// origin is scheme://host[:port] without a default port, in lower case.
-func origin(u *url.URL) string {
-	scheme := strings.ToLower(u.Scheme)
-	host := strings.ToLower(u.Hostname())
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	port := u.Port()
-	if port == "" || (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
-		return scheme + "://" + host
-	}
-	return scheme + "://" + host + ":" + port
+	return t.c.roundTrip(req, t.base, check)
 }
 
 // APIErrorFromResponse makes a *caspio.APIError of a non-2xx response from Do: it reads at

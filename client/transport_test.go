@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -220,35 +224,86 @@ func TestResourceRedirects(t *testing.T) {
 	}
 }
 
-func TestHTTPClientCheckRedirect(t *testing.T) {
+// TestCheckRedirect: the client follows redirects itself, by the core's rules, and asks the
+// caller's CheckRedirect before each: the Options' client's for Do, and for HTTPClient the
+// returned client's, even when it is changed after the call (as a proxy that passes
+// redirects back does).
+func TestCheckRedirect(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, sandbox.Options{})
-	c := e.client(t, client.Options{})
-	check := c.HTTPClient().CheckRedirect
-	require.NotNil(t, check)
+	refused := errors.New("no redirects here")
 	cases := []struct {
-		name     string
-		from, to string
-		keep     bool
+		name       string
+		policy     func(req *http.Request, via []*http.Request) error // nil: Go's default
+		wantStatus int                                                // 0: an error
+		wantHop    bool                                               // the redirect target got the request
 	}{
-		{"same origin", "https://c1abc123.caspio.com/rest/v2/a", "https://c1abc123.caspio.com/rest/v2/b", true},
-		{"default port spelled out", "https://c1abc123.caspio.com/a", "https://C1ABC123.caspio.com:443/b", true},
-		{"subdomain", "https://caspio.com/a", "https://evil.caspio.com/b", false},
-		{"another port of the same host", "http://127.0.0.1:8080/a", "http://127.0.0.1:9090/b", false},
-		{"https to http", "https://c1abc123.caspio.com/a", "http://c1abc123.caspio.com/b", false},
-		{"another host", "https://c1abc123.caspio.com/a", "https://example.com/b", false},
+		{"no policy: followed", nil, 200, true},
+		{"policy allows", func(*http.Request, []*http.Request) error { return nil }, 200, true},
+		{"ErrUseLastResponse: the redirect is the answer", func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, 302, false},
+		{"an error: refused", func(*http.Request, []*http.Request) error { return refused }, 0, false},
+	}
+	senders := map[string]func(e *env, policy func(*http.Request, []*http.Request) error) func(*http.Request) (*http.Response, error){
+		"Do": func(e *env, policy func(*http.Request, []*http.Request) error) func(*http.Request) (*http.Response, error) {
+			c := e.client(t, client.Options{HTTPClient: &http.Client{CheckRedirect: policy}})
+			return c.Do
+		},
+		"HTTPClient, policy set on it": func(e *env, policy func(*http.Request, []*http.Request) error) func(*http.Request) (*http.Response, error) {
+			hc := e.client(t, client.Options{}).HTTPClient()
+			hc.CheckRedirect = policy
+			return hc.Do
+		},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			from, err := http.NewRequest("GET", tc.from, nil)
-			require.NoError(t, err)
-			to, err := http.NewRequest("GET", tc.to, nil)
-			require.NoError(t, err)
-			to.Header.Set("Authorization", "Bearer x")
-			require.NoError(t, check(to, []*http.Request{from}))
-			assert.Equal(t, tc.keep, to.Header.Get("Authorization") != "")
-		})
+		for name, sender := range senders {
+			t.Run(tc.name+" via "+name, func(t *testing.T) {
+				t.Parallel()
+				e := newEnv(t, sandbox.Options{})
+				send := sender(e, tc.policy)
+				e.fault(t, sandbox.Fault{Route: recordsPath, Status: 302, Location: e.ts.URL + "/rest/v2/tables"})
+				req, err := http.NewRequest("GET", e.ts.URL+recordsPath, nil)
+				require.NoError(t, err)
+				resp, err := send(req)
+				if tc.wantStatus == 0 {
+					require.Error(t, err)
+					assert.ErrorIs(t, err, refused)
+					var re *caspio.RedirectError
+					require.ErrorAs(t, err, &re)
+					assert.Equal(t, 302, re.Status)
+				} else {
+					require.NoError(t, err)
+					resp.Body.Close()
+					assert.Equal(t, tc.wantStatus, resp.StatusCode)
+					assert.Same(t, req, resp.Request)
+				}
+				assert.Len(t, e.rec.requests("/rest/v2/tables"), map[bool]int{true: 1, false: 0}[tc.wantHop])
+			})
+		}
 	}
+
+	t.Run("the policy sees the hop and the requests before it", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, sandbox.Options{})
+		var hops []string
+		var vias [][]*http.Request
+		c := e.client(t, client.Options{HTTPClient: &http.Client{CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			hops = append(hops, req.Method+" "+req.URL.String())
+			vias = append(vias, append([]*http.Request(nil), via...))
+			return nil
+		}}})
+		e.fault(t, sandbox.Fault{Route: recordsPath, Status: 303, Location: "/rest/v2/tables"})
+		req, err := c.NewRequest(context.Background(), "POST", "tables/Products/records", strings.NewReader(`{"Name":"x"}`))
+		require.NoError(t, err)
+		resp, err := c.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, []string{"GET " + e.ts.URL + "/rest/v2/tables"}, hops, "303 turns the POST into a GET")
+		require.Len(t, vias, 1)
+		require.Len(t, vias[0], 1)
+		assert.Same(t, req, vias[0][0])
+		hop := e.rec.requests("/rest/v2/tables")
+		require.Len(t, hop, 1)
+		assert.Empty(t, hop[0].Body, "no body after a 303")
+	})
 }
 
 func TestOffOriginRefused(t *testing.T) {
@@ -450,10 +505,157 @@ func TestDoReadsRecords(t *testing.T) {
 	require.Equal(t, 200, resp.StatusCode)
 	var page struct {
 		Result     []map[string]any
-		Pagination struct{ TotalRecords, TotalPages int }
+		Pagination struct{ PageNumber, PageSize int }
 	}
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&page))
-	assert.Len(t, page.Result, 500)
-	assert.Equal(t, 2500, page.Pagination.TotalRecords)
+	assert.Len(t, page.Result, 500, "the last page of 2,500 records")
+	assert.Equal(t, 3, page.Pagination.PageNumber)
+	assert.Equal(t, 1000, page.Pagination.PageSize)
 	assert.Equal(t, "/integrations/rest/v3/tables/Orders/records", e.rec.requests("")[1].Path)
+}
+
+// TestReissuedTokenIsATypedError: a token endpoint that answers a refresh with the very
+// access token a 401 has just refused (a deterministic token without a unique claim) gives
+// a *caspio.TokenError of Kind TOKEN_REISSUED, not a token the client would send again, and
+// no refresh event with an expiry at the Unix epoch.
+func TestReissuedTokenIsATypedError(t *testing.T) {
+	t.Parallel()
+	var resourceRequests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/oauth/token" {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"access_token":"same-token-every-time","token_type":"bearer","expires_in":86399,"refresh_token":"rt"}`)
+			return
+		}
+		resourceRequests.Add(1)
+		w.WriteHeader(http.StatusUnauthorized) // this token is refused, however often it is issued
+	}))
+	t.Cleanup(srv.Close)
+	var log events
+	c, err := client.New(caspio.Config{IntegrationURL: srv.URL, ClientID: testID, ClientSecret: caspio.NewSecret(testSecret)},
+		client.Options{OnEvent: log.add})
+	require.NoError(t, err)
+	_, err = c.Token(context.Background())
+	require.NoError(t, err)
+
+	req, err := c.NewRequest(context.Background(), "GET", "tables", nil)
+	require.NoError(t, err)
+	resp, err := c.Do(req)
+	assert.Nil(t, resp)
+	var te *caspio.TokenError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, caspio.KindReissued, te.Kind())
+	assert.Equal(t, caspio.GrantRefreshToken, te.Grant)
+	assert.NotContains(t, err.Error(), "clock")
+	assert.Equal(t, int32(1), resourceRequests.Load(), "the refused token is not sent again")
+
+	assert.Equal(t, []string{
+		client.EventTokenRequest, client.EventLogin,
+		client.EventRevoked, client.EventTokenRequest, client.EventTokenError,
+	}, log.kinds())
+	for _, e := range append(log.of(client.EventLogin), log.of(client.EventRefresh)...) {
+		assert.True(t, e.ExpiresAt.After(time.Unix(0, 0).Add(24*time.Hour)), "%s event with the expiry %v", e.Kind, e.ExpiresAt)
+	}
+	_, err = c.Token(context.Background())
+	require.ErrorAs(t, err, &te, "the refused token never serves again")
+}
+
+// TestRefusedTokenNeverComesBack: after a 401, the client handles its state as the core
+// says, even when the refused token is no longer the one it holds (another call replaced
+// it while the request was under way): it reports the refusal, sends the request again with
+// the token it holds, and never adopts the refused token again from the store, where
+// another process may have written it back.
+func TestRefusedTokenNeverComesBack(t *testing.T) {
+	t.Parallel()
+	sb := sandbox.New(sandbox.Options{ClientID: testID, ClientSecret: testSecret})
+	arrived, release := make(chan string, 1), make(chan struct{})
+	var first sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		held := false
+		if r.URL.Path == "/rest/v2/tables" {
+			first.Do(func() { held = true })
+		}
+		if held {
+			arrived <- r.Header.Get("Authorization")
+			<-release
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		sb.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	var log events
+	store := client.NewMemoryStore()
+	c, err := client.New(caspio.Config{IntegrationURL: srv.URL, ClientID: testID, ClientSecret: caspio.NewSecret(testSecret)},
+		client.Options{Store: store, OnEvent: log.add, Now: sb.Now})
+	require.NoError(t, err)
+	ctx := context.Background()
+	t1, err := c.Token(ctx)
+	require.NoError(t, err)
+	stored, err := store.Load(ctx)
+	require.NoError(t, err)
+
+	done := make(chan int)
+	go func() {
+		req, err := c.NewRequest(ctx, "GET", "tables", nil)
+		if !assert.NoError(t, err) {
+			done <- 0
+			return
+		}
+		resp, err := c.Do(req)
+		if !assert.NoError(t, err) {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	require.Equal(t, t1.Authorization(), <-arrived)
+	t2, err := c.Authenticate(ctx) // meanwhile, another call replaces the token
+	require.NoError(t, err)
+	close(release) // and only now is the first token refused
+	assert.Equal(t, 200, <-done)
+	require.Len(t, log.of(client.EventRevoked), 1, "the refusal is reported")
+	assert.Equal(t, 1, c.Stats().UnauthorizedRetries)
+	assert.Equal(t, 1, c.Status().Revoked)
+	now, err := c.Token(ctx)
+	require.NoError(t, err)
+	assert.True(t, now.AccessToken.Equal(t2.AccessToken), "the token held is kept")
+
+	// Another process writes back a state that holds the refused token, newer by its
+	// counters; once the token in memory lapses, the client reads it, and drops the token.
+	var s map[string]any
+	require.NoError(t, json.Unmarshal(stored, &s))
+	later := sb.Now().Add(48 * time.Hour).UnixMilli()
+	s["expires_at"] = float64(later)
+	s["counters"] = map[string]any{"client_credentials_requests": 10.0, "refresh_token_requests": 0.0, "logins": 10.0, "refreshes": 0.0}
+	back, err := json.Marshal(s)
+	require.NoError(t, err)
+	require.NoError(t, store.Save(ctx, back))
+	sb.Advance(25 * time.Hour)
+	t3, err := c.Token(ctx)
+	require.NoError(t, err)
+	assert.False(t, t3.AccessToken.Equal(t1.AccessToken), "the refused token came back from the store")
+	assert.Equal(t, 1, t3.Refreshes, "the stored refresh token serves")
+}
+
+// TestDoHonoursTheTimeout: the Options' client's Timeout bounds Do, and the error does not
+// quote the request's URL, whose query may hold anything.
+func TestDoHonoursTheTimeout(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sandbox.Options{})
+	c := e.client(t, client.Options{HTTPClient: &http.Client{Timeout: 200 * time.Millisecond}})
+	_, err := c.Token(context.Background())
+	require.NoError(t, err)
+	e.fault(t, sandbox.Fault{Route: "/rest/v2/tables", DelayMS: 2000})
+	req, err := c.NewRequest(context.Background(), "GET", "tables?q.where=Zq8vKx1", nil)
+	require.NoError(t, err)
+	start := time.Now()
+	_, err = c.Do(req)
+	require.Error(t, err)
+	assert.Less(t, time.Since(start), 1500*time.Millisecond)
+	var ne interface{ Timeout() bool }
+	require.ErrorAs(t, err, &ne)
+	assert.True(t, ne.Timeout())
+	assert.NotContains(t, err.Error(), "Zq8vKx1")
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/syumai/workers/cloudflare/kv"
 )
 
-// kvStore is a client.Store over one key of a Workers KV namespace.
+// kvStore is a client.ExpiringStore over one key of a Workers KV namespace.
 type kvStore struct {
 	binding, key string
 	ns           *kv.Namespace
@@ -31,6 +31,8 @@ func newKVStore(binding, key string) (s client.Store, err error) {
 	return &kvStore{binding: binding, key: key, ns: ns}, nil
 }
 
+var _ client.ExpiringStore = (*kvStore)(nil)
+
 // jsNull is what syumai/workers' GetString returns for a missing key: the String of a
 // JavaScript null. A stored token state is a JSON object and never reads so.
 const jsNull = "<null>"
@@ -46,11 +48,14 @@ func (s *kvStore) Load(ctx context.Context) ([]byte, error) {
 	return []byte(v), nil
 }
 
+// Save stores state without expiry; the client calls SaveUntil.
 func (s *kvStore) Save(ctx context.Context, state []byte) error {
-	opts := &kv.PutOptions{}
-	if ttl, ok := expirationTTL(state, time.Now()); ok {
-		opts.ExpirationTTL = ttl
-	}
+	return s.SaveUntil(ctx, state, time.Time{}, 0)
+}
+
+// SaveUntil stores state with the expiration TTL the client gives (none for 0).
+func (s *kvStore) SaveUntil(ctx context.Context, state []byte, _ time.Time, ttl time.Duration) error {
+	opts := &kv.PutOptions{ExpirationTTL: kvExpirationTTL(ttl)}
 	_, err := await(ctx, func() (struct{}, error) {
 		return struct{}{}, s.ns.PutString(s.key, string(state), opts)
 	})

@@ -1,14 +1,12 @@
 package workers
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/caspio-auth/caspio"
 	"github.com/caspio-auth/caspio/client"
 )
 
@@ -33,9 +31,12 @@ func HTTPClient() *http.Client { return &http.Client{Transport: Transport()} }
 // namespace bound to the Worker as binding (kv_namespaces in wrangler.jsonc), as the same
 // JSON every caspio-auth runtime stores.
 //
-// Each Save sets an expiration TTL: until the refresh token expires on Caspio's side (or the
-// access token, if later), at least MinKVTTL, so that KV drops a state nobody can use any
-// more. A state without a refresh token is stored without expiry.
+// The store is a client.ExpiringStore: the client writes each state with the expiry the core
+// gives it (when no token in it can be used any more: the later of the refresh token's
+// expiry on Caspio's side and the access token's, at least MinKVTTL away), which the store
+// sets as the key's expiration TTL, so that KV drops a state nobody can use any more. The
+// JavaScript package's kvStorage writes the same key with the same expiry. A state without
+// tokens is kept without expiry.
 //
 // KV is eventually consistent: a read may be up to 60 seconds stale in another location,
 // and workers in several locations (or several cold instances at once) may each find no
@@ -130,28 +131,12 @@ func checkKV(binding, key string) error {
 	return nil
 }
 
-// expirationTTL returns the KV expiration TTL, in seconds, for a stored token state: until
-// the later of its refresh token's expiry on Caspio's side and its access token's expiry,
-// and at least MinKVTTL. After that the state is of no use, and KV may drop it. It reports
-// false when the state holds no refresh token (or is not a token state), so that the value
-// is kept without expiry: counters are worth keeping too.
-func expirationTTL(state []byte, now time.Time) (int, bool) {
-	var v any
-	if json.Unmarshal(state, &v) != nil {
-		return 0, false
+// kvExpirationTTL is the expirationTtl, in seconds, for a state that the client writes with
+// the TTL ttl (0: keep it). The core gives whole seconds, at least a minute; a shorter one
+// is raised to MinKVTTL, which KV would otherwise refuse.
+func kvExpirationTTL(ttl time.Duration) int {
+	if ttl <= 0 {
+		return 0
 	}
-	s, err := caspio.ParseState(v)
-	if err != nil || s.RefreshToken.IsZero() {
-		return 0, false
-	}
-	until := caspio.RefreshTokenExpiry(s)
-	if s.ExpiresAt > until {
-		until = s.ExpiresAt
-	}
-	ms := int64(until) - now.UnixMilli()
-	secs := (ms + 999) / 1000
-	if secs < MinKVTTL {
-		secs = MinKVTTL
-	}
-	return int(secs), true
+	return max(int((ttl+time.Second-1)/time.Second), MinKVTTL)
 }

@@ -1,7 +1,9 @@
 package workers
 
 import (
-	"encoding/json"
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/caspio-auth/caspio"
+	"github.com/caspio-auth/caspio/client"
 )
 
 func TestCheckKV(t *testing.T) {
@@ -37,78 +40,70 @@ func TestCheckKV(t *testing.T) {
 	}
 }
 
-func TestExpirationTTL(t *testing.T) {
-	now := time.UnixMilli(1_800_000_000_000)
-	at := func(d caspio.Millis) caspio.UnixMilli { return caspio.UnixMilli(now.UnixMilli()).Add(d) }
-	encode := func(s caspio.State) []byte {
-		s.ClientID, s.TokenURL = "id", "https://c1abc123.caspio.com/oauth/token"
-		data, err := json.Marshal(s.Encode())
-		require.NoError(t, err)
-		return data
-	}
+// TestKVExpirationTTL: the store sets the TTL the client gives, which the core computes
+// (caspio's storeExpiry, checked by the conversation vectors), in KV's whole seconds and
+// never below KV's minimum.
+func TestKVExpirationTTL(t *testing.T) {
 	cases := []struct {
-		name   string
-		state  []byte
-		want   int
-		wantOK bool
+		name string
+		ttl  time.Duration
+		want int
 	}{
-		{
-			name: "unused refresh token: 60 days from issue",
-			state: encode(caspio.State{
-				AccessToken: caspio.NewSecret("a"), ObtainedAt: at(0), ExpiresAt: at(caspio.Day),
-				RefreshToken: caspio.NewSecret("r"), RefreshIssuedAt: at(0),
-			}),
-			want: 60 * 24 * 3600, wantOK: true,
-		},
-		{
-			name: "used refresh token: a year from issue",
-			state: encode(caspio.State{
-				RefreshToken: caspio.NewSecret("r"), RefreshIssuedAt: at(-10 * caspio.Day), RefreshUsedAt: at(-caspio.Day),
-			}),
-			want: 355 * 24 * 3600, wantOK: true,
-		},
-		{
-			name: "partial second rounds up",
-			state: encode(caspio.State{
-				RefreshToken: caspio.NewSecret("r"), RefreshIssuedAt: at(-caspio.RefreshTokenUnusedLifetime + 90*caspio.Second + 1),
-			}),
-			want: 91, wantOK: true,
-		},
-		{
-			name: "refresh token about to expire: KV's minimum",
-			state: encode(caspio.State{
-				RefreshToken: caspio.NewSecret("r"), RefreshIssuedAt: at(-caspio.RefreshTokenUnusedLifetime + 10*caspio.Second),
-			}),
-			want: MinKVTTL, wantOK: true,
-		},
-		{
-			name: "expired refresh token: KV's minimum",
-			state: encode(caspio.State{
-				RefreshToken: caspio.NewSecret("r"), RefreshIssuedAt: at(-400 * caspio.Day), RefreshUsedAt: at(-300 * caspio.Day),
-			}),
-			want: MinKVTTL, wantOK: true,
-		},
-		{
-			name: "access token outliving the refresh token",
-			state: encode(caspio.State{
-				AccessToken: caspio.NewSecret("a"), ObtainedAt: at(-caspio.Hour), ExpiresAt: at(20 * caspio.Hour),
-				RefreshToken: caspio.NewSecret("r"), RefreshIssuedAt: at(-caspio.RefreshTokenUnusedLifetime + caspio.Hour),
-			}),
-			want: 20 * 3600, wantOK: true,
-		},
-		{
-			name:  "no refresh token: no expiry",
-			state: encode(caspio.State{AccessToken: caspio.NewSecret("a"), ObtainedAt: at(0), ExpiresAt: at(caspio.Day)}),
-		},
-		{name: "counters only: no expiry", state: encode(caspio.State{Counters: caspio.Counters{ClientCredentialsRequests: 1}})},
-		{name: "not JSON", state: []byte("{not json")},
-		{name: "not a state", state: []byte(`{"version": 99}`)},
+		{"no expiry", 0, 0},
+		{"negative: no expiry", -time.Second, 0},
+		{"60 days", 60 * 24 * time.Hour, 60 * 24 * 3600},
+		{"a minute", time.Minute, MinKVTTL},
+		{"part of a second rounds up", 90*time.Second + time.Millisecond, 91},
+		{"below KV's minimum", 10 * time.Second, MinKVTTL},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := expirationTTL(tc.state, now)
-			assert.Equal(t, tc.wantOK, ok)
-			assert.Equal(t, tc.want, got)
+			assert.Equal(t, tc.want, kvExpirationTTL(tc.ttl))
 		})
 	}
+}
+
+// TestKVTTLFromTheWriteStep: the TTL a client hands an ExpiringStore is the write step's,
+// for a state with a refresh token and for one without.
+func TestKVTTLFromTheWriteStep(t *testing.T) {
+	now := time.UnixMilli(1_800_000_000_000)
+	var ttls []time.Duration
+	var untils []time.Time
+	store := &recordingStore{save: func(until time.Time, ttl time.Duration) {
+		untils, ttls = append(untils, until), append(ttls, ttl)
+	}}
+	tokens := []string{
+		`{"access_token":"SECRET-a","token_type":"bearer","expires_in":86399,"refresh_token":"SECRET-r"}`,
+		`{"access_token":"SECRET-b","token_type":"bearer","expires_in":3600}`,
+	}
+	for i, body := range tokens {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(body))
+		}))
+		c, err := client.New(caspio.Config{IntegrationURL: srv.URL, ClientID: "id", ClientSecret: caspio.NewSecret("SECRET")},
+			client.Options{Store: store, Now: func() time.Time { return now }})
+		require.NoError(t, err)
+		_, err = c.Authenticate(context.Background())
+		srv.Close()
+		require.NoError(t, err, "token %d", i)
+	}
+	require.Len(t, ttls, 2)
+	// An unused refresh token lives 60 days; without one, the access token's hour.
+	assert.Equal(t, 60*24*time.Hour, ttls[0])
+	assert.Equal(t, now.Add(60*24*time.Hour), untils[0])
+	assert.Equal(t, time.Hour, ttls[1])
+	assert.Equal(t, 60*24*3600, kvExpirationTTL(ttls[0]))
+	assert.Equal(t, 3600, kvExpirationTTL(ttls[1]))
+}
+
+// recordingStore is a client.ExpiringStore in memory that records the expiry of each write.
+type recordingStore struct {
+	client.MemoryStore
+	save func(until time.Time, ttl time.Duration)
+}
+
+func (s *recordingStore) SaveUntil(ctx context.Context, state []byte, until time.Time, ttl time.Duration) error {
+	s.save(until, ttl)
+	return s.Save(ctx, state)
 }

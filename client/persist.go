@@ -1,0 +1,86 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/caspio-auth/caspio"
+)
+
+// The store's steps: lock, read, write, unlock. Their failures are fed back to the machine,
+// which reports them as events and goes on with the token in memory.
+
+// lockStore takes the Store's lock, waiting at most timeout.
+func (c *Client) lockStore(ctx context.Context, timeout time.Duration) (func() error, error) {
+	lctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	unlock, err := c.locker.Lock(lctx)
+	if err != nil {
+		return nil, fmt.Errorf("caspio client: lock token state: %w", err)
+	}
+	return unlock, nil
+}
+
+func unlockStore(unlock func() error) error {
+	if err := unlock(); err != nil {
+		return fmt.Errorf("caspio client: unlock token state: %w", err)
+	}
+	return nil
+}
+
+// readStore returns the stored state decoded from JSON, nil when nothing is stored. Text
+// that is not JSON gives a *caspio.StateError.
+func (c *Client) readStore(ctx context.Context) (any, error) {
+	sctx, cancel := context.WithTimeout(ctx, c.tokenTimeout)
+	data, err := c.store.Load(sctx)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("caspio client: load token state: %w", err)
+	}
+	if len(data) == 0 {
+		return nil, nil
+	}
+	return decodeState(data)
+}
+
+// decodeState decodes stored bytes. A JSON error is described by position only: the text
+// around it could be part of a token.
+func decodeState(data []byte) (any, error) {
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		problem := "is not valid JSON"
+		var syntax *json.SyntaxError
+		switch {
+		case errors.As(err, &syntax) && syntax.Offset >= int64(len(bytes.TrimRight(data, " \t\r\n"))):
+			problem += " (truncated)"
+		case errors.As(err, &syntax):
+			problem += " (syntax error at byte " + strconv.FormatInt(syntax.Offset, 10) + ")"
+		}
+		return nil, &caspio.StateError{Problem: problem + "; it is replaced at the next save"}
+	}
+	return v, nil
+}
+
+// writeStore stores the state of a write step, with its expiry where the Store expires
+// entries.
+func (c *Client) writeStore(ctx context.Context, step caspio.Step) error {
+	data, err := json.Marshal(step.State.Encode())
+	if err == nil {
+		sctx, cancel := context.WithTimeout(ctx, c.tokenTimeout)
+		if c.expires != nil {
+			err = c.expires.SaveUntil(sctx, data, instant(step.ExpiresAt), millis(step.TTL))
+		} else {
+			err = c.store.Save(sctx, data)
+		}
+		cancel()
+	}
+	if err != nil {
+		return fmt.Errorf("caspio client: save token state: %w", err)
+	}
+	return nil
+}
