@@ -32,15 +32,17 @@ func (f field) numeric() bool {
 	return f.Type == typeAutonumber || f.Type == typeInteger || f.Type == typeNumber
 }
 
-// fieldJSON is one entry of GET .../fields.
+// fieldJSON is one entry of GET .../fields, with the properties every Caspio field has.
+// Label and Description are empty, as Caspio answers for a field that has none set.
 type fieldJSON struct {
-	Name         string `json:"Name"`
-	Type         string `json:"Type"`
-	Unique       bool   `json:"Unique"`
-	Label        string `json:"Label"`
-	Description  string `json:"Description"`
-	DisplayOrder int    `json:"DisplayOrder"`
-	Editable     bool   `json:"Editable"`
+	Name             string `json:"Name"`
+	Type             string `json:"Type"`
+	Unique           bool   `json:"Unique"`
+	UniqueAllowNulls bool   `json:"UniqueAllowNulls"`
+	Label            string `json:"Label"`
+	Description      string `json:"Description"`
+	DisplayOrder     int    `json:"DisplayOrder"`
+	IsFormula        bool   `json:"IsFormula"`
 }
 
 // A row holds one value per field, in field order: nil, string, int64 (AUTONUMBER,

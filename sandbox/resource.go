@@ -85,6 +85,10 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, version i
 		writeCaspioError(w, e.status, e.code, e.message, r.URL.Path, requestID)
 		return
 	}
+	if body == nil {
+		w.WriteHeader(status) // POST without response=rows: Caspio sends no body
+		return
+	}
 	writeJSON(w, status, body)
 }
 
@@ -124,7 +128,7 @@ func (s *Server) route(r *http.Request, version int, rest string) (int, any, *ap
 		if r.Method != http.MethodGet {
 			return 0, "GET", &apiError{status: http.StatusMethodNotAllowed, code: "MethodNotAllowed"}
 		}
-		return http.StatusOK, s.listTables(version), nil
+		return http.StatusOK, s.listTables(), nil
 	}
 	s.mu.Lock()
 	_, known := s.tables[strings.ToLower(parts[1])]
@@ -186,40 +190,48 @@ func checkParams(params map[string]string, allowed ...string) *apiError {
 	return nil
 }
 
-// wantRows reads response=rows, which asks a write call to return the rows it wrote.
+// wantRows reads response=rows, which asks a write call to return the rows it wrote. An
+// empty value asks for none: published clients send "response=" when they want no rows.
 func wantRows(params map[string]string) (bool, *apiError) {
-	v, ok := params["response"]
-	if !ok {
+	v := strings.TrimSpace(params["response"])
+	if v == "" {
 		return false, nil
 	}
 	if !strings.EqualFold(v, "rows") {
-		return false, queryError("Parameter 'response' must be 'rows' or absent.")
+		return false, queryError("Parameter 'response' must be 'rows', empty or absent.")
 	}
 	return true, nil
 }
 
-type pagination struct {
-	PageNumber   int `json:"PageNumber"`
-	PageSize     int `json:"PageSize"`
-	TotalRecords int `json:"TotalRecords"`
-	TotalPages   int `json:"TotalPages"`
+// clause reads a q.select, q.where, q.groupBy or q.orderBy value. Clients send these
+// empty when they mean "none" (a published SDK sends all four on every read), so an empty
+// or blank value counts as absent.
+func clause(params map[string]string, name string) (string, bool) {
+	v := strings.TrimSpace(params[name])
+	return v, v != ""
 }
 
-type listV2 struct {
+// pagination is what a v3 records read reports about its page. The names are those
+// Caspio's own clients read (see the package documentation).
+type pagination struct {
+	PageNumber int `json:"PageNumber"`
+	PageSize   int `json:"PageSize"`
+	TotalCount int `json:"TotalCount"`
+}
+
+// list is Caspio's answer to a list request: {"Result": [...]}.
+type list struct {
 	Result any `json:"Result"`
 }
 
-type listV3 struct {
+// pagedList is a v3 records read: the list and its Pagination.
+type pagedList struct {
 	Result     any        `json:"Result"`
 	Pagination pagination `json:"Pagination"`
 }
 
-func (s *Server) listTables(version int) any {
-	names := append([]string{}, tableNames...)
-	if version == 2 {
-		return listV2{names}
-	}
-	return listV3{names, pagination{1, 1000, len(names), 1}}
+func (s *Server) listTables() any {
+	return list{append([]string{}, tableNames...)}
 }
 
 func (s *Server) listFields(tableKey string) any {
@@ -228,10 +240,9 @@ func (s *Server) listFields(tableKey string) any {
 	t := s.tables[tableKey]
 	out := make([]fieldJSON, len(t.fields))
 	for i, f := range t.fields {
-		out[i] = fieldJSON{Name: f.Name, Type: f.Type, Unique: f.Type == typeAutonumber, Label: f.Name,
-			DisplayOrder: i + 1, Editable: f.Type != typeAutonumber}
+		out[i] = fieldJSON{Name: f.Name, Type: f.Type, Unique: f.Type == typeAutonumber, DisplayOrder: i + 1}
 	}
-	return listV2{out}
+	return list{out}
 }
 
 // selectQuery is a compiled GET .../records request.
@@ -252,14 +263,14 @@ type orderKey struct {
 
 func compileSelect(params map[string]string, t *table) (selectQuery, *apiError) {
 	q := selectQuery{page: 1, size: 100}
-	if v, ok := params["q.select"]; ok {
+	if v, ok := clause(params, "q.select"); ok {
 		fields, e := fieldList("q.select", v, t)
 		if e != nil {
 			return q, e
 		}
 		q.fields = fields
 	}
-	if v, ok := params["q.groupby"]; ok {
+	if v, ok := clause(params, "q.groupby"); ok {
 		groups, e := fieldList("q.groupBy", v, t)
 		if e != nil {
 			return q, e
@@ -279,14 +290,14 @@ func compileSelect(params map[string]string, t *table) (selectQuery, *apiError) 
 			q.fields = append(q.fields, i)
 		}
 	}
-	if v, ok := params["q.where"]; ok {
+	if v, ok := clause(params, "q.where"); ok {
 		c, err := parseWhere(v, t)
 		if err != nil {
 			return q, queryError("%s", err.Error())
 		}
 		q.where = c
 	}
-	if v, ok := params["q.orderby"]; ok {
+	if v, ok := clause(params, "q.orderby"); ok {
 		keys, e := parseOrderBy(v, t)
 		if e != nil {
 			return q, e
@@ -322,12 +333,22 @@ func compileSelect(params map[string]string, t *table) (selectQuery, *apiError) 
 	return q, nil
 }
 
+// fieldList reads a comma-separated list of field names. In q.select, "*" stands for
+// every field, as in SQL ("q.select=*" is what a published SDK sends by default).
 func fieldList(param, v string, t *table) ([]int, *apiError) {
 	var out []int
 	for _, name := range strings.Split(v, ",") {
 		name = strings.TrimSpace(name)
 		if name == "" {
 			return nil, queryError("%s has an empty field name; list fields separated by commas.", param)
+		}
+		if name == "*" && param == "q.select" {
+			for i := range t.fields {
+				if !slices.Contains(out, i) {
+					out = append(out, i)
+				}
+			}
+			continue
 		}
 		i := t.fieldIndex(name)
 		if i < 0 {
@@ -422,9 +443,9 @@ func (s *Server) getRecords(req resourceRequest, tableKey string) (int, any, *ap
 		out = append(out, record{names, vals})
 	}
 	if req.version == 2 {
-		return http.StatusOK, listV2{out}, nil
+		return http.StatusOK, list{out}, nil
 	}
-	return http.StatusOK, listV3{out, pagination{q.page, q.size, total, (total + q.size - 1) / q.size}}, nil
+	return http.StatusOK, pagedList{out, pagination{q.page, q.size, total}}, nil
 }
 
 func compareNullsFirst(a, b any) int {
@@ -549,9 +570,16 @@ func convertValue(f field, v any) (any, *apiError) {
 	return nil, bodyError("Field '%s' cannot be written.", f.Name)
 }
 
+// writeResult is the answer to a PUT, and to a POST with response=rows. Result is always
+// there, an empty array unless the rows were asked for.
 type writeResult struct {
 	RecordsAffected int      `json:"RecordsAffected"`
-	Result          []record `json:"Result,omitempty"`
+	Result          []record `json:"Result"`
+}
+
+// deleteResult is the answer to a DELETE.
+type deleteResult struct {
+	RecordsAffected int `json:"RecordsAffected"`
 }
 
 func fullRecord(t *table, r row) record {
@@ -586,19 +614,30 @@ func (s *Server) postRecord(req resourceRequest, tableKey string) (int, any, *ap
 		r[i] = v
 	}
 	t.rows = append(t.rows, r)
-	res := writeResult{RecordsAffected: 1}
-	if rows {
-		res.Result = []record{fullRecord(t, r)}
-	}
+	created := fullRecord(t, r)
 	s.mu.Unlock()
-	return http.StatusCreated, res, nil
+	if !rows {
+		return http.StatusCreated, nil, nil
+	}
+	return http.StatusCreated, writeResult{RecordsAffected: 1, Result: []record{created}}, nil
 }
 
-// writeWhere compiles the q.where that PUT and DELETE require.
-func writeWhere(params map[string]string, t *table) (cond, *apiError) {
-	v, ok := params["q.where"]
+// writeWhere compiles the condition that PUT and DELETE require: q.where, or on v3 also
+// a bare "where", which Caspio's own n8n node sends for these two calls.
+func writeWhere(params map[string]string, version int, t *table) (cond, *apiError) {
+	v, ok := clause(params, "q.where")
+	if w, bare := clause(params, "where"); bare && version == 3 {
+		if ok {
+			return nil, queryError("Give the condition once, as q.where or as where, not both.")
+		}
+		v, ok = w, true
+	}
 	if !ok {
-		return nil, queryError("q.where is required: name the records to change, such as q.where=PK_ID=5.")
+		name := "q.where"
+		if version == 3 {
+			name = "q.where (or where)"
+		}
+		return nil, queryError("%s is required and must not be empty: name the records to change, such as q.where=PK_ID=5.", name)
 	}
 	c, err := parseWhere(v, t)
 	if err != nil {
@@ -618,7 +657,7 @@ func (s *Server) putRecords(req resourceRequest, tableKey string) (int, any, *ap
 	s.mu.Lock()
 	t := s.tables[tableKey]
 	fields := t.fields
-	c, e := writeWhere(req.params, t)
+	c, e := writeWhere(req.params, req.version, t)
 	s.mu.Unlock()
 	if e != nil {
 		return 0, nil, e
@@ -632,7 +671,7 @@ func (s *Server) putRecords(req resourceRequest, tableKey string) (int, any, *ap
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	res := writeResult{}
+	res := writeResult{Result: []record{}}
 	for i, r := range t.rows {
 		if !c.match(r) {
 			continue
@@ -658,7 +697,7 @@ func (s *Server) deleteRecords(req resourceRequest, tableKey string) (int, any, 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.tables[tableKey]
-	c, e := writeWhere(req.params, t)
+	c, e := writeWhere(req.params, req.version, t)
 	if e != nil {
 		return 0, nil, e
 	}
@@ -671,5 +710,5 @@ func (s *Server) deleteRecords(req resourceRequest, tableKey string) (int, any, 
 	n := len(t.rows) - len(kept)
 	// A new slice, not t.rows[:0]: a concurrent GET may still hold the old one.
 	t.rows = kept
-	return http.StatusOK, writeResult{RecordsAffected: n}, nil
+	return http.StatusOK, deleteResult{RecordsAffected: n}, nil
 }

@@ -78,23 +78,25 @@ func TestTablesAndFields(t *testing.T) {
 	access, _ := tokens(t, base)
 	tables := []any{"Customers", "Orders", "Products"}
 
-	v2 := call(t, http.MethodGet, base+"/rest/v2/tables", access, "")
-	require.Equal(t, http.StatusOK, v2.status)
-	assert.Equal(t, map[string]any{"Result": tables}, v2.json(t))
-
-	v3 := call(t, http.MethodGet, base+"/integrations/rest/v3/tables", access, "").json(t)
-	assert.Equal(t, tables, v3["Result"])
-	assert.Equal(t, float64(3), v3["Pagination"].(map[string]any)["TotalRecords"])
-
 	for version, prefix := range prefixes {
-		r := call(t, http.MethodGet, base+prefix+"/tables/orders/fields", access, "")
+		r := call(t, http.MethodGet, base+prefix+"/tables", access, "")
 		require.Equal(t, http.StatusOK, r.status, "v%d", version)
-		fields := r.json(t)["Result"].([]any)
+		assert.Equal(t, map[string]any{"Result": tables}, r.json(t), "v%d: a list of names, no Pagination", version)
+
+		r = call(t, http.MethodGet, base+prefix+"/tables/orders/fields", access, "")
+		require.Equal(t, http.StatusOK, r.status, "v%d", version)
+		m := r.json(t)
+		assert.NotContains(t, m, "Pagination", "v%d", version)
+		fields := m["Result"].([]any)
 		require.Len(t, fields, 7)
-		pk := fields[0].(map[string]any)
-		assert.Equal(t, "PK_ID", pk["Name"])
-		assert.Equal(t, "AUTONUMBER", pk["Type"])
-		assert.Equal(t, true, pk["Unique"])
+		assert.Equal(t, map[string]any{
+			"Name": "PK_ID", "Type": "AUTONUMBER", "Unique": true, "UniqueAllowNulls": false,
+			"Label": "", "Description": "", "DisplayOrder": 1.0, "IsFormula": false,
+		}, fields[0])
+		assert.Equal(t, map[string]any{
+			"Name": "CustomerID", "Type": "INTEGER", "Unique": false, "UniqueAllowNulls": false,
+			"Label": "", "Description": "", "DisplayOrder": 2.0, "IsFormula": false,
+		}, fields[1])
 	}
 }
 
@@ -166,6 +168,29 @@ func TestRecordsQuery(t *testing.T) {
 		{name: "q.select", table: "Orders", q: url.Values{"q.select": {"PK_ID, status"}, "q.limit": {"3"}},
 			check: all(func(r map[string]any) bool { return len(r) == 2 && r["Status"] != nil && r["PK_ID"] != nil })},
 		{name: "q.select unknown field", table: "Orders", q: url.Values{"q.select": {"PK_ID,Colour"}}, err: "Colour"},
+		{name: "q.select * is every field", table: "Products", q: url.Values{"q.select": {"*"}, "q.limit": {"3"}},
+			check: func(t *testing.T, recs []map[string]any) {
+				require.Len(t, recs, 3)
+				assert.Equal(t, map[string]any{"PK_ID": 1.0, "Name": "Classic Mug", "Category": "Kitchen", "Price": 5.99, "Stock": 0.0}, recs[0])
+			}},
+		{name: "q.select * with a field", table: "Products", q: url.Values{"q.select": {" Name, * "}, "q.limit": {"1"}},
+			check: all(func(r map[string]any) bool { return len(r) == 5 })},
+		{name: "q.select empty is every field", table: "Products", q: url.Values{"q.select": {""}, "q.limit": {"2"}},
+			check: all(func(r map[string]any) bool { return len(r) == 5 && r["Stock"] != nil })},
+		{name: "q.select blank is every field", table: "Products", q: url.Values{"q.select": {"  "}, "q.limit": {"2"}},
+			check: all(func(r map[string]any) bool { return len(r) == 5 })},
+		{name: "q.select * twice", table: "Products", q: url.Values{"q.select": {"*,*"}, "q.limit": {"2"}},
+			check: all(func(r map[string]any) bool { return len(r) == 5 })},
+		{name: "q.select empty item", table: "Products", q: url.Values{"q.select": {"Name,,Price"}}, err: "empty field name"},
+		{name: "q.select table.* is not supported", table: "Products", q: url.Values{"q.select": {"Products.*"}}, err: "Products.*"},
+		{name: "q.where empty is no filter", table: "Orders", q: url.Values{"q.where": {""}, "q.limit": {"1000"}}, check: count(1000)},
+		{name: "q.where blank is no filter", table: "Orders", q: url.Values{"q.where": {" \t"}}, check: ids(1, 100)},
+		{name: "q.orderBy empty keeps table order", table: "Orders", q: url.Values{"q.orderBy": {""}, "q.limit": {"5"}}, check: ids(1, 5)},
+		{name: "q.groupBy empty is no grouping", table: "Orders", q: url.Values{"q.groupBy": {""}, "q.limit": {"5"}}, check: ids(1, 5)},
+		{name: "q.groupBy with q.select *", table: "Orders", q: url.Values{"q.select": {"*"}, "q.groupBy": {"Status"}}, err: "q.groupBy"},
+		{name: "all four empty, as a published SDK sends them", table: "Orders",
+			q:     url.Values{"q.select": {"*"}, "q.where": {""}, "q.groupBy": {""}, "q.orderBy": {""}, "q.limit": {"1000"}},
+			check: func(t *testing.T, recs []map[string]any) { ids(1, 1000)(t, recs); assert.Len(t, recs[0], 7) }},
 		{name: "table name case-insensitive", table: "oRdErS", q: url.Values{"q.limit": {"5"}}, check: ids(1, 5)},
 		{name: "where equals", table: "Orders", q: url.Values{"q.where": {"Status='Shipped'"}},
 			check: all(func(r map[string]any) bool { return r["Status"] == "Shipped" })},
@@ -244,13 +269,17 @@ func TestRecordsPaginationV3(t *testing.T) {
 		want map[string]any
 	}{
 		{"paged", url.Values{"q.pageNumber": {"2"}, "q.pageSize": {"100"}},
-			map[string]any{"PageNumber": 2.0, "PageSize": 100.0, "TotalRecords": 2500.0, "TotalPages": 25.0}},
+			map[string]any{"PageNumber": 2.0, "PageSize": 100.0, "TotalCount": 2500.0}},
 		{"filtered", url.Values{"q.where": {"CustomerID=1"}, "q.pageSize": {"5"}},
-			map[string]any{"PageNumber": 1.0, "PageSize": 5.0, "TotalRecords": 10.0, "TotalPages": 2.0}},
+			map[string]any{"PageNumber": 1.0, "PageSize": 5.0, "TotalCount": 10.0}},
 		{"not paged uses the limit", url.Values{"q.limit": {"1000"}},
-			map[string]any{"PageNumber": 1.0, "PageSize": 1000.0, "TotalRecords": 2500.0, "TotalPages": 3.0}},
+			map[string]any{"PageNumber": 1.0, "PageSize": 1000.0, "TotalCount": 2500.0}},
+		{"paging wins over q.limit", url.Values{"q.limit": {"100"}, "q.pageNumber": {"3"}, "q.pageSize": {"50"}},
+			map[string]any{"PageNumber": 3.0, "PageSize": 50.0, "TotalCount": 2500.0}},
+		{"past the last page", url.Values{"q.pageNumber": {"9"}, "q.pageSize": {"1000"}},
+			map[string]any{"PageNumber": 9.0, "PageSize": 1000.0, "TotalCount": 2500.0}},
 		{"nothing matches", url.Values{"q.where": {"PK_ID<0"}},
-			map[string]any{"PageNumber": 1.0, "PageSize": 100.0, "TotalRecords": 0.0, "TotalPages": 0.0}},
+			map[string]any{"PageNumber": 1.0, "PageSize": 100.0, "TotalCount": 0.0}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -275,12 +304,14 @@ func TestRecordsWrite(t *testing.T) {
 
 			r := call(t, http.MethodPost, u, access, `{"Name":"Ann O'Brien","Email":"ann@example.com","City":"Cork","Country":"Ireland","CreatedAt":"2025-03-01T10:00:00"}`)
 			require.Equal(t, http.StatusCreated, r.status, "body: %s", r.body)
-			assert.Equal(t, map[string]any{"RecordsAffected": 1.0}, r.json(t))
+			assert.Empty(t, r.body, "a POST without response=rows answers no body")
+			assert.Empty(t, r.header.Get("Content-Type"))
 
 			r = call(t, http.MethodPost, u+"?response=rows", access, `{"name":"Bo","City":null}`)
 			require.Equal(t, http.StatusCreated, r.status, "body: %s", r.body)
-			created := r.json(t)["Result"].([]any)[0].(map[string]any)
-			assert.Equal(t, map[string]any{"PK_ID": 252.0, "Name": "Bo", "Email": nil, "City": nil, "Country": nil, "CreatedAt": nil}, created)
+			assert.Equal(t, map[string]any{"RecordsAffected": 1.0, "Result": []any{map[string]any{
+				"PK_ID": 252.0, "Name": "Bo", "Email": nil, "City": nil, "Country": nil, "CreatedAt": nil,
+			}}}, r.json(t))
 
 			assert.Equal(t, 1, count("Name='Ann O''Brien'"), "'' escapes a quote")
 			assert.Equal(t, 1, count("CreatedAt='2025-03-01T10:00:00'"))
@@ -289,7 +320,8 @@ func TestRecordsWrite(t *testing.T) {
 			before := count("Country='USA'")
 			r = call(t, http.MethodPut, u+"?q.where="+url.QueryEscape("Country='USA'"), access, `{"Country":"United States"}`)
 			require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
-			assert.Equal(t, map[string]any{"RecordsAffected": float64(before)}, r.json(t))
+			assert.Equal(t, map[string]any{"RecordsAffected": float64(before), "Result": []any{}}, r.json(t),
+				"a PUT answers Result, empty unless rows were asked for")
 			assert.Zero(t, count("Country='USA'"))
 			assert.Equal(t, before, count("Country='United States'"))
 
@@ -305,7 +337,9 @@ func TestRecordsWriteErrors(t *testing.T) {
 	_, base := start(t, sandbox.Options{})
 	access, _ := tokens(t, base)
 	u := base + "/rest/v2/tables/Orders/records"
+	u3 := base + "/integrations/rest/v3/tables/Orders/records"
 	where := "?q.where=" + url.QueryEscape("PK_ID=1")
+	bare := "?where=" + url.QueryEscape("PK_ID=1")
 	cases := []struct {
 		name, method, url, body string
 		code, word              string
@@ -327,6 +361,16 @@ func TestRecordsWriteErrors(t *testing.T) {
 		{"PUT the autonumber", http.MethodPut, u + where, `{"PK_ID":9}`, "IncorrectBodyParameter", "PK_ID"},
 		{"DELETE without q.where", http.MethodDelete, u, "", "IncorrectQueryParameter", "q.where"},
 		{"DELETE with q.limit", http.MethodDelete, u + where + "&q.limit=5", "", "IncorrectQueryParameter", "q.limit"},
+		{"POST response other than rows", http.MethodPost, u + "?response=all", `{"Status":"New"}`, "IncorrectQueryParameter", "response"},
+		{"PUT response other than rows", http.MethodPut, u + where + "&response=none", `{"Status":"New"}`, "IncorrectQueryParameter", "response"},
+		{"PUT with empty q.where", http.MethodPut, u + "?q.where=", `{"Status":"New"}`, "IncorrectQueryParameter", "must not be empty"},
+		{"DELETE with empty q.where", http.MethodDelete, u + "?q.where=&response=", "", "IncorrectQueryParameter", "must not be empty"},
+		{"DELETE with blank q.where", http.MethodDelete, u + "?q.where=%20%20", "", "IncorrectQueryParameter", "must not be empty"},
+		{"v2 PUT with bare where", http.MethodPut, u + bare, `{"Status":"New"}`, "IncorrectQueryParameter", "q.where is required"},
+		{"v2 DELETE with bare where", http.MethodDelete, u + bare, "", "IncorrectQueryParameter", "q.where is required"},
+		{"v3 PUT with empty where", http.MethodPut, u3 + "?where=", `{"Status":"New"}`, "IncorrectQueryParameter", "q.where (or where)"},
+		{"v3 DELETE with q.where and where", http.MethodDelete, u3 + where + "&" + bare[1:], "", "IncorrectQueryParameter", "not both"},
+		{"v3 PUT with a bad where", http.MethodPut, u3 + "?where=PK_ID%3D", `{"Status":"New"}`, "IncorrectQueryParameter", "q.where"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

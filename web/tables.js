@@ -7,7 +7,7 @@ import { $, el, announce, showError, clearError, formatNumber } from './ui.js';
 const KEY_FIELD = 'PK_ID';
 
 /**
- * @typedef {{Name: string, Type: string, Editable?: boolean}} Field
+ * @typedef {{Name: string, Type: string, IsFormula?: boolean}} Field
  * @typedef {Record<string, unknown>} Row
  */
 
@@ -86,8 +86,9 @@ export function mountTables(session) {
       if (ticket !== loading) return;
       current.rows = /** @type {Row[]} */ (body?.Result ?? []);
       const p = body?.Pagination;
-      current.total = typeof p?.TotalRecords === 'number' ? p.TotalRecords : null;
-      current.pages = typeof p?.TotalPages === 'number' ? p.TotalPages : null;
+      // v3 answers Pagination {PageNumber, PageSize, TotalCount}; v2 gives no total.
+      current.total = typeof p?.TotalCount === 'number' ? p.TotalCount : null;
+      current.pages = current.total !== null ? Math.max(1, Math.ceil(current.total / current.size)) : null;
       renderGrid();
       renderPager();
       if (!quiet) announce(`${current.table}: page ${current.page}${current.pages !== null ? ` of ${current.pages}` : ''}, ${current.rows.length} records.`);
@@ -123,7 +124,7 @@ export function mountTables(session) {
       const tr = el('tr', { dataset: { key: String(row[KEY_FIELD] ?? '') } });
       for (const f of current.fields) {
         const value = row[f.Name];
-        const canEdit = editable && f.Name !== KEY_FIELD && f.Editable !== false && f.Type !== 'AUTONUMBER';
+        const canEdit = editable && f.Name !== KEY_FIELD && !f.IsFormula && f.Type !== 'AUTONUMBER';
         const td = el('td', { className: cellClass(f) });
         if (canEdit) {
           td.append(el('button', {
@@ -215,7 +216,7 @@ export function mountTables(session) {
   function openAdd() {
     clearError($('add-error'));
     $('add-heading').textContent = `Add a record to ${current.table}`;
-    const fields = current.fields.filter((f) => f.Type !== 'AUTONUMBER' && f.Editable !== false);
+    const fields = current.fields.filter((f) => f.Type !== 'AUTONUMBER' && !f.IsFormula);
     $('add-fields').replaceChildren(...fields.map((f) => {
       const id = `add-${f.Name}`;
       return el('div', { className: 'field' },
