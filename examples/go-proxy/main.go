@@ -2,10 +2,10 @@
 
 // Command go-proxy is a Cloudflare Worker, written in Go with github.com/syumai/workers: an
 // authenticating edge proxy for the Caspio REST API. Callers send requests under
-// PROXY_PREFIX with a shared key (or from an allowed browser origin); the Worker checks them
-// against PROXY_ALLOW and forwards them to Caspio with the account's bearer token, which it
-// keeps in a TokenBroker Durable Object (CASPIO_BROKER) or Workers KV (CASPIO_TOKENS). See
-// README.md.
+// PROXY_PREFIX with a key, as users signed in through Cloudflare Access, or, where a rule
+// says PUBLIC, as anyone; the Worker checks them against PROXY_ALLOW and forwards them to
+// Caspio with the account's bearer token, which it keeps in a TokenBroker Durable Object
+// (CASPIO_BROKER) or Workers KV (CASPIO_TOKENS). See README.md.
 package main
 
 import (
@@ -15,6 +15,7 @@ import (
 
 	"github.com/syumai/workers"
 	"github.com/syumai/workers/cloudflare"
+	"github.com/syumai/workers/cloudflare/cache"
 
 	"github.com/caspio-auth/caspio/client"
 	caspioworkers "github.com/caspio-auth/caspio/workers"
@@ -40,6 +41,7 @@ func main() {
 			}
 			return store, err
 		},
-		Logger: log.New(os.Stdout, "go-proxy: ", 0),
+		KeyCache: cacheAPIKeys{cache.New()},
+		Logger:   log.New(os.Stdout, "go-proxy: ", 0),
 	}))
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -19,7 +21,6 @@ import (
 
 // The proxy's limits.
 const (
-	defaultPrefix = "/caspio"
 	maxBody       = 8 << 20          // bytes of a request body forwarded to Caspio
 	upstreamLimit = 30 * time.Second // for one proxied request, token requests included
 	preflightAge  = "600"
@@ -32,305 +33,60 @@ var allowedRequestHeaders = []string{"Content-Type", "Accept"}
 // passedResponseHeaders are the only Caspio response headers passed back to the caller.
 var passedResponseHeaders = []string{"Content-Type", "X-Caspio-Request-ID", "Retry-After"}
 
-// proxyConfig is the proxy's configuration, read from the Worker's environment.
-type proxyConfig struct {
-	caspio  caspio.Config
-	prefix  string          // "" for the root, else "/name" without a trailing slash
-	keys    [][]byte        // PROXY_KEYS
-	origins map[string]bool // PROXY_ORIGINS, as browsers serialise them
-	rules   []rule          // PROXY_ALLOW
-	methods string          // the methods of the rules, for preflights
-	flow    *caspio.Flow    // the checked caspio Config
-}
-
-// configError names the variable at fault, never the value of a secret.
-type configError struct {
-	variable, problem string
-}
-
-func (e *configError) Error() string { return e.variable + " " + e.problem }
-
-// caspioVariables maps the fields of caspio.Config to the variables that set them.
-var caspioVariables = map[string]string{
-	"Account":        "CASPIO_ACCOUNT",
-	"IntegrationURL": "CASPIO_INTEGRATION_URL",
-	"TokenURL":       "CASPIO_TOKEN_URL",
-	"ResourceURL":    "CASPIO_RESOURCE_URL",
-	"APIVersion":     "CASPIO_API_VERSION",
-	"ClientID":       "CASPIO_CLIENT_ID",
-	"ClientSecret":   "CASPIO_CLIENT_SECRET",
-}
-
-// loadConfig reads the configuration from getenv (the Worker's vars and secrets).
-func loadConfig(getenv func(string) string) (*proxyConfig, error) {
-	cfg := &proxyConfig{caspio: caspio.Config{
-		Account:        strings.TrimSpace(getenv("CASPIO_ACCOUNT")),
-		IntegrationURL: strings.TrimSpace(getenv("CASPIO_INTEGRATION_URL")),
-		TokenURL:       strings.TrimSpace(getenv("CASPIO_TOKEN_URL")),
-		ResourceURL:    strings.TrimSpace(getenv("CASPIO_RESOURCE_URL")),
-		APIVersion:     strings.TrimSpace(getenv("CASPIO_API_VERSION")),
-		ClientID:       strings.TrimSpace(getenv("CASPIO_CLIENT_ID")),
-		ClientSecret:   caspio.NewSecret(strings.TrimSpace(getenv("CASPIO_CLIENT_SECRET"))),
-	}}
-	flow, err := caspio.NewFlow(cfg.caspio)
-	if err != nil {
-		var ce *caspio.ConfigError
-		if errors.As(err, &ce) {
-			variable := caspioVariables[ce.Field]
-			if variable == "" {
-				variable = "CASPIO_" + strings.ToUpper(ce.Field)
-			}
-			return nil, &configError{variable, ce.Problem}
-		}
-		return nil, &configError{"CASPIO_ACCOUNT", "is not a usable Caspio configuration"}
-	}
-	cfg.flow = flow
-
-	prefix, err := parsePrefix(getenv("PROXY_PREFIX"))
-	if err != nil {
-		return nil, err
-	}
-	cfg.prefix = prefix
-
-	for _, key := range splitList(getenv("PROXY_KEYS")) {
-		cfg.keys = append(cfg.keys, []byte(key))
-	}
-	cfg.origins = map[string]bool{}
-	for _, o := range splitList(getenv("PROXY_ORIGINS")) {
-		origin, ok := parseOrigin(o)
-		if !ok {
-			return nil, &configError{"PROXY_ORIGINS", "has " + strconv.Quote(o) + ", which is not an origin such as https://app.example.com (scheme and host, no path)"}
-		}
-		cfg.origins[origin] = true
-	}
-	if len(cfg.keys) == 0 && len(cfg.origins) == 0 {
-		return nil, &configError{"PROXY_KEYS", "is empty and so is PROXY_ORIGINS: no caller could authenticate; set a shared key (a secret) or the browser origins to allow"}
-	}
-
-	seen := map[string]bool{}
-	var methods []string
-	for _, text := range splitList(getenv("PROXY_ALLOW")) {
-		r, err := parseRule(text)
-		if err != nil {
-			return nil, err
-		}
-		cfg.rules = append(cfg.rules, r)
-		if !seen[r.method] {
-			seen[r.method] = true
-			methods = append(methods, r.method)
-		}
-	}
-	if len(cfg.rules) == 0 {
-		return nil, &configError{"PROXY_ALLOW", "is empty: no request would be allowed; list rules such as \"GET /tables/Orders/records\""}
-	}
-	cfg.methods = strings.Join(methods, ", ")
-	return cfg, nil
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, item := range strings.Split(s, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			out = append(out, item)
-		}
-	}
-	return out
-}
-
-func parsePrefix(raw string) (string, error) {
-	p := strings.TrimSpace(raw)
-	if p == "" {
-		return defaultPrefix, nil
-	}
-	bad := func() (string, error) {
-		return "", &configError{"PROXY_PREFIX", "is " + strconv.Quote(raw) + "; give a path such as /caspio (or / for the root)"}
-	}
-	if !strings.HasPrefix(p, "/") {
-		return bad()
-	}
-	p = strings.TrimRight(p, "/")
-	if p == "" {
-		return "", nil
-	}
-	for _, seg := range strings.Split(p[1:], "/") {
-		if seg == "" || seg == "." || seg == ".." || strings.ContainsAny(seg, "%\\?#@ ") {
-			return bad()
-		}
-	}
-	return p, nil
-}
-
-// parseOrigin returns an origin as a browser's Origin header serialises it.
-func parseOrigin(s string) (string, bool) {
-	s = strings.ToLower(strings.TrimRight(s, "/"))
-	scheme, host, ok := strings.Cut(s, "://")
-	if !ok || (scheme != "https" && scheme != "http") || host == "" || strings.ContainsAny(host, "/?#@\\ *") {
-		return "", false
-	}
-	if h, port, hasPort := strings.Cut(host, ":"); hasPort && !strings.HasPrefix(host, "[") {
-		n, err := strconv.Atoi(port)
-		if h == "" || err != nil || n < 1 || n > 65535 {
-			return "", false
-		}
-		if (scheme == "https" && n == 443) || (scheme == "http" && n == 80) {
-			host = h // browsers omit the default port
-		}
-	}
-	return scheme + "://" + host, true
-}
-
-// rule is one PROXY_ALLOW entry: a method and a path pattern whose segments are literal,
-// "*" (any one segment) or, last, "**" (the rest of the path, zero or more segments).
-type rule struct {
-	method   string
-	segments []string
-}
-
-func parseRule(text string) (rule, error) {
-	fields := strings.Fields(text)
-	bad := func(problem string) (rule, error) {
-		return rule{}, &configError{"PROXY_ALLOW", "rule " + strconv.Quote(text) + " " + problem}
-	}
-	if len(fields) != 2 {
-		return bad(`is not "METHOD /path/pattern"`)
-	}
-	method := strings.ToUpper(fields[0])
-	if method == "" || strings.Trim(method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" || method == "OPTIONS" {
-		return bad("has no valid method (GET, POST, PUT, DELETE, ...)")
-	}
-	pattern := fields[1]
-	if !strings.HasPrefix(pattern, "/") || pattern == "/" {
-		return bad("has a pattern that does not start with / and name a path")
-	}
-	segments := strings.Split(pattern[1:], "/")
-	for i, seg := range segments {
-		switch {
-		case seg == "" || seg == "." || seg == "..":
-			return bad("has an empty or dot segment")
-		case seg == "**" && i != len(segments)-1:
-			return bad("has ** before its last segment")
-		case seg != "*" && seg != "**" && strings.Contains(seg, "*"):
-			return bad("has * inside a segment; * and ** stand for whole segments")
-		case strings.ContainsAny(seg, "%\\?#@"):
-			return bad("has %, \\, ?, # or @ in its pattern")
-		}
-	}
-	return rule{method: method, segments: segments}, nil
-}
-
-// matches reports whether the rule allows method on path ("/tables/Orders/records").
-func (r rule) matches(method, path string) bool {
-	if method != r.method {
-		return false
-	}
-	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
-	for i, want := range r.segments {
-		if want == "**" {
-			return true
-		}
-		if i >= len(segs) {
-			return false
-		}
-		if want != "*" && want != segs[i] {
-			return false
-		}
-	}
-	return len(segs) == len(r.segments)
-}
-
-func (c *proxyConfig) allowed(method, path string) bool {
-	for _, r := range c.rules {
-		if r.matches(method, path) {
-			return true
-		}
-	}
-	return false
-}
-
-// keyValid compares key with every configured key in constant time.
-func (c *proxyConfig) keyValid(key string) bool {
-	if key == "" {
-		return false
-	}
-	ok := 0
-	for _, k := range c.keys {
-		ok |= subtle.ConstantTimeCompare([]byte(key), k)
-	}
-	return ok == 1
-}
-
-// badPath says why a request path (after the prefix, still percent-encoded) could smuggle a
-// request somewhere else, or "" when it is a plain path. It runs before the rules match.
-func badPath(p string) string {
-	lower := strings.ToLower(p)
-	switch {
-	case strings.Contains(p, "\\"):
-		return "has a backslash"
-	case strings.Contains(lower, "%2e") || strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c"):
-		return "has a percent-encoded '.', '/' or '\\'"
-	case strings.Contains(p, "@") || strings.Contains(lower, "%40") || strings.Contains(p, "://"):
-		return "has '@' or '://'"
-	case hasControl(lower):
-		return "has a control character"
-	}
-	for _, seg := range strings.Split(strings.TrimPrefix(p, "/"), "/") {
-		switch seg {
-		case "":
-			return "has an empty segment"
-		case ".", "..":
-			return "has a '.' or '..' segment"
-		}
-	}
-	return ""
-}
-
-// hasControl reports a control character, raw or percent-encoded.
-func hasControl(lower string) bool {
-	for i := 0; i < len(lower); i++ {
-		if c := lower[i]; c < 0x20 || c == 0x7f {
-			return true
-		}
-		if lower[i] == '%' && i+2 < len(lower) && (lower[i+1] == '0' || lower[i+1] == '1' || lower[i+1:i+3] == "7f") {
-			return true
-		}
-	}
-	return false
-}
-
 // proxy is the Worker's handler.
 type proxy struct {
 	cfg     *proxyConfig
-	err     error // the configuration error, if any: every request gets 500
-	http    *http.Client
+	access  *accessVerifier // nil when Access is not configured
+	http    *http.Client    // the caspio client's, for resource requests; nil when misconfigured
 	log     *log.Logger
 	timeout time.Duration
 }
 
-// deps is what the runtime provides: the transport and the token store.
+// deps is what the runtime provides: the transport, the token store and a cache for the
+// Access keys.
 type deps struct {
-	HTTPClient *http.Client
+	HTTPClient *http.Client // if nil, http.DefaultClient's transport
 	// Store returns the token store for a client ID.
-	Store  func(clientID string) (client.Store, error)
-	Logger *log.Logger
-	Now    func() time.Time // if nil, time.Now
+	Store    func(clientID string) (client.Store, error)
+	KeyCache keyCache // if nil, the keys are kept in memory
+	Logger   *log.Logger
+	Now      func() time.Time // if nil, time.Now
 }
 
 // newProxy reads the configuration and builds the handler. A bad configuration gives a
-// handler that answers every request with 500 proxy_misconfigured.
+// handler that authenticates callers and answers those it can a generic 500 with a request
+// ID; the log says what is wrong, never with the values.
 func newProxy(getenv func(string) string, d deps) http.Handler {
 	p := &proxy{log: d.Logger, timeout: upstreamLimit}
 	if p.log == nil {
 		p.log = log.New(io.Discard, "", 0)
 	}
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		p.err = err
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.HTTPClient == nil {
+		d.HTTPClient = &http.Client{}
+	}
+	cfg := loadConfig(getenv)
+	p.cfg = cfg
+	if cfg.access != nil {
+		cache := d.KeyCache
+		if cache == nil {
+			cache = &memoryKeyCache{}
+		}
+		p.access = &accessVerifier{cfg: cfg.access, http: d.HTTPClient, cache: cache, now: d.Now, log: p.log}
+	}
+	defer func() {
+		for _, problem := range cfg.problems {
+			p.log.Printf("proxy misconfigured: %s", problem)
+		}
+	}()
+	if cfg.flow == nil {
 		return p
 	}
-	p.cfg = cfg
 	store, err := d.Store(cfg.caspio.ClientID)
 	if err != nil {
-		p.err = &configError{"CASPIO_BROKER or CASPIO_TOKENS", "(the binding for the token state: a TokenBroker Durable Object, or a KV namespace) is unusable: " + err.Error()}
+		cfg.problems = append(cfg.problems, "CASPIO_BROKER or CASPIO_TOKENS (the binding for the token state: a TokenBroker Durable Object, or a KV namespace) is unusable: "+redact(err.Error()))
 		return p
 	}
 	c, err := client.New(cfg.caspio, client.Options{
@@ -347,7 +103,7 @@ func newProxy(getenv func(string) string, d deps) http.Handler {
 		},
 	})
 	if err != nil {
-		p.err = &configError{"CASPIO_ACCOUNT", "is not a usable Caspio configuration"}
+		cfg.problems = append(cfg.problems, "CASPIO_ACCOUNT is not a usable Caspio configuration")
 		return p
 	}
 	// Redirects are passed back as they are: the proxy forwards to the resource origin only.
@@ -358,34 +114,19 @@ func newProxy(getenv func(string) string, d deps) http.Handler {
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	status, route := p.serve(w, r)
-	// The method, the route class and the status: never a header, a query or a body.
-	p.log.Printf("%s %s %d %s", r.Method, route, status, time.Since(start).Round(time.Millisecond))
+	status, route, caller := p.serve(w, r)
+	// The method, the route, the caller's kind and the status: never a header, a query or a body.
+	p.log.Printf("%s %s %d %s %s", r.Method, route, status, time.Since(start).Round(time.Millisecond), caller)
 }
 
-// serve answers r and returns the status and what to log of the path.
-func (p *proxy) serve(w http.ResponseWriter, r *http.Request) (int, string) {
-	if p.err != nil {
-		var ce *configError
-		msg := "the proxy is misconfigured"
-		if errors.As(p.err, &ce) {
-			msg = ce.Error()
-		}
-		p.log.Printf("proxy misconfigured: %s", msg)
-		return writeError(w, http.StatusInternalServerError, "proxy_misconfigured", msg), "-"
-	}
+// serve answers r and returns the status and what to log of the path and the caller.
+func (p *proxy) serve(w http.ResponseWriter, r *http.Request) (int, string, string) {
 	cfg := p.cfg
-	if r.URL.Opaque != "" || r.URL.User != nil {
-		return writeError(w, http.StatusBadRequest, "bad_path", "the request target is not a plain path"), "-"
-	}
 	raw := r.URL.EscapedPath()
 	if raw != cfg.prefix && !strings.HasPrefix(raw, cfg.prefix+"/") {
-		return writeError(w, http.StatusNotFound, "not_found", "this proxy serves paths under "+prefixOrRoot(cfg.prefix)), "-"
+		return writeError(w, http.StatusNotFound, "not_found", "this proxy serves paths under "+prefixOrRoot(cfg.prefix)), "-", "-"
 	}
 	rest := raw[len(cfg.prefix):]
-	if rest == "" || rest == "/" {
-		return writeError(w, http.StatusNotFound, "not_found", "give a Caspio resource path after "+prefixOrRoot(cfg.prefix)+", e.g. "+cfg.prefix+"/tables"), "-"
-	}
 
 	h := w.Header()
 	origin := r.Header.Get("Origin")
@@ -399,48 +140,129 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request) (int, string) {
 	}
 
 	if r.Method == http.MethodOptions {
+		// A preflight carries no credential; it learns the methods only. The request that
+		// follows is authenticated like any other.
 		if !originOK {
-			return writeError(w, http.StatusForbidden, "forbidden", "CORS preflight from an origin that PROXY_ORIGINS does not list"), "preflight"
+			return writeError(w, http.StatusForbidden, "forbidden", "CORS preflight from an origin that PROXY_ORIGINS does not list"), "preflight", "-"
 		}
 		h.Set("Access-Control-Allow-Methods", cfg.methods)
 		h.Set("Access-Control-Allow-Headers", "Content-Type, Accept, X-Proxy-Key")
 		h.Set("Access-Control-Max-Age", preflightAge)
 		w.WriteHeader(http.StatusNoContent)
-		return http.StatusNoContent, "preflight"
+		return http.StatusNoContent, "preflight", "-"
 	}
 
-	if !cfg.keyValid(r.Header.Get("X-Proxy-Key")) && !originOK {
-		return writeError(w, http.StatusUnauthorized, "unauthenticated", "send a valid X-Proxy-Key header, or call from an origin that PROXY_ORIGINS lists"), "-"
+	// Who is calling: every credential sent must be valid; an Origin header is no credential.
+	callers, status, code, msg := p.authenticate(r)
+	if status != 0 {
+		return writeError(w, status, code, msg), "-", "-"
 	}
-	if why := badPath(rest); why != "" {
-		return writeError(w, http.StatusBadRequest, "bad_path", "the path "+why), "-"
+	caller := callers.String()
+	unauthenticated := func() int {
+		return writeError(w, http.StatusUnauthorized, "unauthenticated", "send a valid X-Proxy-Key header, or sign in through Cloudflare Access")
 	}
-	ref := rest
+	if len(cfg.problems) > 0 {
+		if callers == 0 {
+			return unauthenticated(), "-", caller
+		}
+		id := requestID()
+		p.log.Printf("proxy misconfigured (request %s): %s", id, strings.Join(cfg.problems, "; "))
+		return writeErrorID(w, http.StatusInternalServerError, "proxy_misconfigured", "the proxy is misconfigured; its log says what to fix under this request ID", id), "-", caller
+	}
+	if callers == 0 && !cfg.hasPublic {
+		return unauthenticated(), "-", caller
+	}
+
+	if r.URL.Opaque != "" || r.URL.User != nil {
+		return writeError(w, http.StatusBadRequest, "bad_path", "the request target is not a plain path"), "-", caller
+	}
+	if rest == "" || rest == "/" {
+		return writeError(w, http.StatusNotFound, "not_found", "give a Caspio resource path after "+prefixOrRoot(cfg.prefix)+", e.g. "+cfg.prefix+"/tables"), "-", caller
+	}
+	segments, why := pathSegments(rest)
+	if why != "" {
+		return writeError(w, http.StatusBadRequest, "bad_path", "the path "+why), "-", caller
+	}
+	encoded := make([]string, len(segments))
+	for i, s := range segments {
+		encoded[i] = encodeSegment(s)
+	}
+	ref := "/" + strings.Join(encoded, "/")
 	if r.URL.RawQuery != "" {
 		ref += "?" + r.URL.RawQuery
 	}
+	// The core resolves the path on the REST base; what it sends is what the rules match.
 	target, err := cfg.flow.ResolveURL(ref)
 	if err != nil {
 		// Not the core's message: it names the resource base, which callers need not know.
-		return writeError(w, http.StatusBadRequest, "bad_path", "the path is not a resource path of the configured Caspio REST API version"), "-"
+		return writeError(w, http.StatusBadRequest, "bad_path", "the path is not a resource path of the configured Caspio REST API version"), "-", caller
 	}
 	path, _, _ := strings.Cut(target[len(cfg.flow.ResourceBase()):], "?")
-	if !cfg.allowed(r.Method, path) {
-		return writeError(w, http.StatusForbidden, "forbidden", r.Method+" on this path is not allowed by PROXY_ALLOW"), path
+	var resource []string // the REST base itself has no segment
+	if path != "" && path != "/" {
+		if resource, why = pathSegments(path); why != "" {
+			return writeError(w, http.StatusBadRequest, "bad_path", "the path "+why), "-", caller
+		}
 	}
-	return p.forward(w, r, target), path
+	allowed := false
+	for _, rule := range cfg.rules {
+		allowed = allowed || (rule.matches(r.Method, resource) && rule.callers&(callers|callerPublic) != 0)
+	}
+	if !allowed {
+		if callers == 0 {
+			return unauthenticated(), path, caller
+		}
+		return writeError(w, http.StatusForbidden, "forbidden", r.Method+" on this path is not allowed to this caller by PROXY_ALLOW"), path, caller
+	}
+	return p.forward(w, r, target), path, caller
+}
+
+// authenticate returns the caller kinds r proves, or the error to answer: a key that
+// matches none, an Access token that does not verify (401), Access keys that cannot be had
+// (503).
+func (p *proxy) authenticate(r *http.Request) (callers callerKind, status int, code, message string) {
+	// syumai/workers splits header values at commas: a key with one, or two keys, is no key.
+	if keys := r.Header.Values("X-Proxy-Key"); len(keys) > 0 && keys[0] != "" {
+		if len(keys) > 1 || !p.keyValid(keys[0]) {
+			return 0, http.StatusUnauthorized, "unauthenticated", "the X-Proxy-Key header matches none of the proxy's keys"
+		}
+		callers |= callerKey
+	}
+	// Without Access configured the header is ignored: the route may sit behind Access for
+	// reasons of its own.
+	if tokens := r.Header.Values(accessHeader); len(tokens) > 0 && tokens[0] != "" && p.access != nil {
+		why, err := p.access.verify(r.Context(), strings.Join(tokens, ","))
+		if err != nil {
+			return 0, http.StatusServiceUnavailable, "access_unavailable", "the Cloudflare Access keys could not be fetched to verify the Cf-Access-Jwt-Assertion header; try again later"
+		}
+		if why != "" {
+			return 0, http.StatusUnauthorized, "unauthenticated", "the Cf-Access-Jwt-Assertion header " + why
+		}
+		callers |= callerAccess
+	}
+	return callers, 0, "", ""
+}
+
+// keyValid compares key with every configured key in constant time.
+func (p *proxy) keyValid(key string) bool {
+	ok := 0
+	for _, k := range p.cfg.keys {
+		ok |= subtle.ConstantTimeCompare([]byte(key), k)
+	}
+	return ok == 1
 }
 
 // forward sends the request to Caspio with the bearer token and passes the answer back.
 func (p *proxy) forward(w http.ResponseWriter, r *http.Request, target string) int {
 	var body io.Reader
 	if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Body != nil && r.Body != http.NoBody {
-		data, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-		if err != nil {
-			return writeError(w, http.StatusBadRequest, "bad_request", "the request body could not be read")
-		}
-		if len(data) > maxBody {
-			return writeError(w, http.StatusRequestEntityTooLarge, "too_large", "the request body is over "+strconv.Itoa(maxBody>>20)+" MiB")
+		data, status, msg := readBody(r)
+		if status != 0 {
+			code := "bad_request"
+			if status == http.StatusRequestEntityTooLarge {
+				code = "too_large"
+			}
+			return writeError(w, status, code, msg)
 		}
 		if len(data) > 0 {
 			body = bytes.NewReader(data) // replayable: Do may send it again after a 401
@@ -454,7 +276,7 @@ func (p *proxy) forward(w http.ResponseWriter, r *http.Request, target string) i
 	}
 	// Only these caller headers go on: never its Authorization, Cookie or X-Proxy-Key.
 	for _, name := range allowedRequestHeaders {
-		if v := r.Header.Get(name); v != "" {
+		if v := strings.Join(r.Header.Values(name), ","); v != "" {
 			req.Header.Set(name, v)
 		}
 	}
@@ -468,15 +290,7 @@ func (p *proxy) forward(w http.ResponseWriter, r *http.Request, target string) i
 	resp, err := p.http.Do(req)
 	if err != nil {
 		p.log.Printf("forward %s: %v", r.Method, err)
-		var oe *caspio.OAuthError
-		switch {
-		case errors.As(err, &oe):
-			return writeError(w, http.StatusBadGateway, "caspio_auth_failed", "Caspio refused the proxy's credentials ("+oe.ErrorCode+")")
-		case errors.Is(err, context.DeadlineExceeded):
-			return writeError(w, http.StatusGatewayTimeout, "caspio_timeout", "Caspio did not answer in time")
-		default:
-			return writeError(w, http.StatusBadGateway, "caspio_unreachable", "the request to Caspio failed")
-		}
+		return writeUpstreamError(w, err)
 	}
 	defer resp.Body.Close()
 	h := w.Header()
@@ -494,6 +308,94 @@ func (p *proxy) forward(w http.ResponseWriter, r *http.Request, target string) i
 	return resp.StatusCode
 }
 
+// readBody reads the request body into memory (so that a 401 can be retried with it),
+// counting the bytes as they arrive and stopping at maxBody: a stream of any length costs
+// maxBody at most. A Content-Length over the limit is refused before anything is read.
+// On failure it returns the status and message to answer.
+func readBody(r *http.Request) ([]byte, int, string) {
+	tooLarge := "the request body is over " + strconv.Itoa(maxBody>>20) + " MiB"
+	if r.ContentLength > maxBody {
+		r.Body.Close()
+		return nil, http.StatusRequestEntityTooLarge, tooLarge
+	}
+	if data, tooBig, ok, err := readStreamed(r.Body, maxBody); ok {
+		switch {
+		case err != nil:
+			return nil, http.StatusBadRequest, "the request body could not be read"
+		case tooBig:
+			return nil, http.StatusRequestEntityTooLarge, tooLarge
+		}
+		return data, 0, ""
+	}
+	// One buffer, never grown: memory the runtime hands out fresh is zero and untouched,
+	// so a body costs what it fills, not the buffer's size.
+	size := maxBody + 1
+	if r.ContentLength >= 0 {
+		size = int(r.ContentLength) + 1
+	}
+	buf := make([]byte, size)
+	n, err := io.ReadFull(r.Body, buf)
+	switch {
+	case err == nil && n > maxBody:
+		r.Body.Close() // cancels the rest of the stream
+		return nil, http.StatusRequestEntityTooLarge, tooLarge
+	case err == nil:
+		// As long as its Content-Length, and more is coming.
+		return nil, http.StatusBadRequest, "the request body is longer than its Content-Length"
+	case err != io.EOF && err != io.ErrUnexpectedEOF:
+		return nil, http.StatusBadRequest, "the request body could not be read"
+	}
+	return buf[:n], 0, ""
+}
+
+// writeUpstreamError answers a request that got no response from Caspio: the token
+// endpoint refused the credentials (400, 401: 502), was down (429, 5xx: 503), or the
+// request failed or timed out.
+func writeUpstreamError(w http.ResponseWriter, err error) int {
+	var oe *caspio.OAuthError
+	var re *caspio.ResponseError
+	var ae *caspio.APIError
+	status := 0
+	switch {
+	case errors.As(err, &oe):
+		status = oe.Status
+	case errors.As(err, &re):
+		status = re.Status
+	case errors.As(err, &ae):
+		status = ae.Status
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return writeError(w, http.StatusGatewayTimeout, "caspio_timeout", "Caspio did not answer in time")
+	case oe != nil && (status == 400 || status == 401):
+		code := oe.ErrorCode
+		if !isErrorCode(code) {
+			code = "HTTP " + strconv.Itoa(status)
+		}
+		return writeError(w, http.StatusBadGateway, "caspio_auth_failed", "Caspio refused the proxy's credentials ("+code+")")
+	case status == 429 || status >= 500:
+		return writeError(w, http.StatusServiceUnavailable, "caspio_unavailable", "Caspio's token endpoint is unavailable (HTTP "+strconv.Itoa(status)+"); try again later")
+	case status != 0:
+		return writeError(w, http.StatusBadGateway, "caspio_unreachable", "the token request to Caspio failed (HTTP "+strconv.Itoa(status)+")")
+	default:
+		return writeError(w, http.StatusBadGateway, "caspio_unreachable", "the request to Caspio failed")
+	}
+}
+
+// isErrorCode reports whether s looks like an OAuth error code ("invalid_client"), which
+// may then be shown.
+func isErrorCode(s string) bool {
+	if s == "" || len(s) > 40 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 func prefixOrRoot(prefix string) string {
 	if prefix == "" {
 		return "/"
@@ -501,9 +403,25 @@ func prefixOrRoot(prefix string) string {
 	return prefix + "/"
 }
 
+// requestID returns a random ID under which the log explains a 500.
+func requestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
 // writeError answers with the proxy's JSON error shape and returns status.
 func writeError(w http.ResponseWriter, status int, code, message string) int {
-	body, _ := json.Marshal(map[string]string{"error": code, "message": message})
+	return writeErrorID(w, status, code, message, "")
+}
+
+// writeErrorID is writeError with the request ID of a 500, if any.
+func writeErrorID(w http.ResponseWriter, status int, code, message, requestID string) int {
+	fields := map[string]string{"error": code, "message": message}
+	if requestID != "" {
+		fields["request_id"] = requestID
+	}
+	body, _ := json.Marshal(fields)
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")

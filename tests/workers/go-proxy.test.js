@@ -1,16 +1,17 @@
 // The Go example Worker (examples/go-proxy), built with syumai/workers and run in real
-// workerd through Miniflare: the proxy conformance suite, and cold concurrency.
+// workerd through Miniflare: the proxy conformance suite, its shipped wrangler.jsonc, which
+// must grant nothing public, and cold concurrency.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Miniflare } from 'miniflare';
 import { CLIENT_SECRET, startLoggedSandbox, startWorker } from './helpers.js';
-import { bundleWorker, within } from './js-proxy-helpers.js';
-import { PROXY_KEY, proxyBindings, proxySuite } from './proxy-conformance.js';
+import { bundleWorker, parseJSONC, within } from './js-proxy-helpers.js';
+import { PROXY_KEY, checkShippedConfiguration, proxyBindings, proxySuite } from './proxy-conformance.js';
 
 const exampleDir = fileURLToPath(new URL('../../examples/go-proxy/', import.meta.url));
 const buildDir = join(exampleDir, 'build');
@@ -31,6 +32,22 @@ const startGoProxy = ({ bindings, kvPersist }) => startWorker({
 });
 
 proxySuite('go-proxy', startGoProxy);
+
+test('go-proxy: its wrangler.jsonc and README grant nothing public; the shipped rules serve key holders only', async () => {
+  const sandbox = await startLoggedSandbox();
+  const kvPersist = await mkdtemp(join(tmpdir(), 'caspio-proxy-kv-'));
+  try {
+    await checkShippedConfiguration({
+      vars: parseJSONC(await readFile(join(exampleDir, 'wrangler.jsonc'), 'utf8')).vars,
+      readme: await readFile(join(exampleDir, 'README.md'), 'utf8'),
+      startProxy: (bindings) => startGoProxy({ bindings, kvPersist }),
+      sandboxUrl: sandbox.url,
+    });
+  } finally {
+    await sandbox.stop();
+    await rm(kvPersist, { recursive: true, force: true });
+  }
+});
 
 describe('go-proxy: cold deployment', () => {
   let sandbox;
@@ -186,7 +203,7 @@ describe('go-proxy with the TokenBroker (CASPIO_BROKER, through the stub\'s fetc
       assert.equal(await (await proxy.brokerFetch('/')).text(), 'Not found', "the broker Worker's own fetch serves nothing");
       const output = proxy.logs();
       assert.match(output, /GET \/tables\/Orders\/records 200/, 'the request log was captured');
-      assert.doesNotMatch(output, /store_error|lock the token state|TokenBroker answered/, 'every lock, read and write of the broker succeeded');
+      assert.doesNotMatch(output, /storage_error|lock the token state|TokenBroker answered/, 'every lock, read and write of the broker succeeded');
       const secrets = [CLIENT_SECRET, PROXY_KEY];
       for (const secret of secrets) {
         assert.ok(!output.includes(secret), 'a secret in the Worker output');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
+import { newWorkerdPid, workerdPids } from './helpers.js';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -62,6 +63,7 @@ export async function startJsProxy({ dir, bindings, kvPersist, store = 'kv', iso
   if (store === 'broker') {
     workers.push({ name: 'broker-probe', modules: true, script: PROBE, compatibilityDate: '2026-04-01', durableObjects: { CASPIO_BROKER: broker } });
   }
+  const before = await workerdPids();
   const mf = new Miniflare({
     workers,
     kvPersist: join(kvPersist, 'kv'),
@@ -81,6 +83,8 @@ export async function startJsProxy({ dir, bindings, kvPersist, store = 'kv', iso
   return {
     url,
     mf,
+    /** The workerd process, for its memory. */
+    pid: await newWorkerdPid(before),
     dispatchFetch: (input, init) => mf.dispatchFetch(input, init),
     /** A request to the proxy's isolate i. */
     fetchIsolate: (i, input, init) => fetchers[i].fetch(input, init),
@@ -103,4 +107,26 @@ function within(ms, promise, what) {
     promise,
     new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} hung: no answer within ${ms} ms`)), ms); }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/** JSON with // comments (wrangler.jsonc), parsed: comments outside strings are dropped. */
+export function parseJSONC(text) {
+  let out = '';
+  for (let i = 0, inString = false; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      out += c;
+      if (c === '\\') out += text[++i];
+      else if (c === '"') inString = false;
+    } else if (c === '"') {
+      inString = true;
+      out += c;
+    } else if (c === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i++;
+      out += '\n';
+    } else {
+      out += c;
+    }
+  }
+  return JSON.parse(out);
 }

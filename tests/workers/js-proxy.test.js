@@ -1,24 +1,41 @@
 // The JS proxy Worker (proxy/), bundled as wrangler bundles it (esbuild, the "workerd"
 // export condition, caspio-auth from node_modules, caspio.wasm kept as a module import) and
 // run in real workerd through Miniflare, against the Caspio sandbox: the proxy conformance
-// suite with the KV namespace and again with the TokenBroker Durable Object, then what the
-// suite cannot see from one isolate: token reuse across isolates and restarts, a cold
-// deployment of 200 concurrent requests across isolates, expiry, and many concurrent
-// requests sharing one isolate's Go instance.
+// suite with the KV namespace and again with the TokenBroker Durable Object; the shipped
+// wrangler.jsonc, which must grant nothing public; then what the suite cannot see from one
+// isolate: token reuse across isolates and restarts, a cold deployment of 200 concurrent
+// requests across isolates, expiry, and many concurrent requests sharing one isolate's Go
+// instance.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLIENT_SECRET, startLoggedSandbox } from './helpers.js';
-import { bundleWorker, root, startJsProxy, within } from './js-proxy-helpers.js';
-import { PROXY_KEY, proxyBindings, proxySuite } from './proxy-conformance.js';
+import { bundleWorker, parseJSONC, root, startJsProxy, within } from './js-proxy-helpers.js';
+import { PROXY_KEY, checkShippedConfiguration, proxyBindings, proxySuite } from './proxy-conformance.js';
 
 const dir = await bundleWorker(join(root, 'proxy', 'src', 'index.js'), await mkdtemp(join(tmpdir(), 'caspio-js-proxy-')));
 after(() => rm(dir, { recursive: true, force: true }));
 
 proxySuite('js-proxy with KV', ({ bindings, kvPersist }) => startJsProxy({ dir, bindings, kvPersist, store: 'kv' }));
 proxySuite('js-proxy with TokenBroker', ({ bindings, kvPersist }) => startJsProxy({ dir, bindings, kvPersist, store: 'broker' }));
+
+test('js-proxy: proxy/wrangler.jsonc and the README grant nothing public; the shipped rules serve key holders only', async () => {
+  const sandbox = await startLoggedSandbox();
+  const kvPersist = await mkdtemp(join(tmpdir(), 'caspio-js-proxy-kv-'));
+  try {
+    await checkShippedConfiguration({
+      vars: parseJSONC(await readFile(join(root, 'proxy', 'wrangler.jsonc'), 'utf8')).vars,
+      readme: await readFile(join(root, 'proxy', 'README.md'), 'utf8'),
+      startProxy: (bindings) => startJsProxy({ dir, bindings, kvPersist, store: 'broker' }),
+      sandboxUrl: sandbox.url,
+    });
+  } finally {
+    await sandbox.stop();
+    await rm(kvPersist, { recursive: true, force: true });
+  }
+});
 
 describe('js-proxy: tokens across requests, isolates and restarts', () => {
   let sandbox;
