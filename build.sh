@@ -57,6 +57,8 @@ build() {
 	# The JS loader must come from the same Go release as the .wasm it loads.
 	cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" wasm_exec.js
 	cp wasm_exec.js js/wasm_exec.js
+	# The npm package carries the project's license (npm packs a LICENSE beside package.json).
+	cp LICENSE js/LICENSE
 	log "build: js/caspio.wasm (GOOS=js GOARCH=wasm, reproducible)"
 	version=$(sed -n "s/^export const VERSION = '\(.*\)';\$/\1/p" js/version.js)
 	[ -n "$version" ] || { echo "build.sh: no VERSION in js/version.js" >&2; exit 1; }

@@ -4,7 +4,7 @@
 // new URL(..., import.meta.url)), or the URL or compiled module given to initialize().
 // Tokens are kept in sessionStorage by default (webStorage), shared with the origin's other
 // tabs. The API is in index.d.ts; fileStorage needs Node and throws here.
-import { createRuntime } from './client.js';
+import { createRuntime } from './runtime.js';
 import { forClient } from './web-storage.js';
 
 /** @param {{wasmURL?: string | URL, wasmModule?: WebAssembly.Module}} options */

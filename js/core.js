@@ -1,18 +1,22 @@
-// Starts the WebAssembly core once per JS realm and hands out its exports. The runtime
-// entry points (node.js, browser.js, workerd.js) differ only in how they get the compiled
-// WebAssembly.Module; everything else is shared.
-import './wasm_exec.js'; // the Go toolchain's loader, copied by build.sh; defines globalThis.Go
-import { CaspioError, makeError } from './errors.js';
+// @ts-check
+// Starts the WebAssembly core once per JS realm and hands out its exports (wasm/main.go).
+import { saved } from './globals.js'; // first: what wasm_exec.js is about to change
+import './wasm_exec.js'; // the Go toolchain's loader, copied by build.sh
+import { CaspioError, fromCore } from './errors.js';
 import { VERSION } from './version.js';
 
-const HANDSHAKE = '__caspio_auth_init__';
+/** @type {any} */
+const Go = globalThis.Go;
+for (const [name, before] of Object.entries(saved)) {
+  if (before) Object.defineProperty(globalThis, name, before);
+  else delete globalThis[name];
+}
 
 /** @type {Promise<any> | undefined} */
 let started;
 
 /**
- * Returns the core's exports, starting the core on first use. A failed start is not
- * remembered, so a later call can try again (after a network error fetching the .wasm, say).
+ * The core's exports, started on first use; a failed start is forgotten, to be tried again.
  * @param {() => Promise<WebAssembly.Module>} getModule
  */
 export function startCore(getModule) {
@@ -26,37 +30,27 @@ export function startCore(getModule) {
 /** @param {() => Promise<WebAssembly.Module>} getModule */
 async function boot(getModule) {
   const module = await getModule();
-  if (!(module instanceof WebAssembly.Module)) {
-    throw new TypeError('caspio-auth: expected a WebAssembly.Module for caspio.wasm');
-  }
-  const go = new globalThis.Go();
-  // A lower GC target keeps the instance's memory near 9 MiB under load instead of 18 MiB.
-  go.env = { GOGC: '25' };
+  if (!(module instanceof WebAssembly.Module)) throw new TypeError('caspio-auth: expected a WebAssembly.Module for caspio.wasm');
+  const go = new Go();
+  go.env = { GOGC: '25' }; // keeps the instance near 9 MiB under load instead of 18 MiB
   const instance = await WebAssembly.instantiate(module, go.importObject);
   let exports;
-  globalThis[HANDSHAKE] = { makeError, ready: (e) => { exports = e; } };
+  // The handshake: Go's main calls ready(exports) before its first block, that is before
+  // run() returns; makeError turns the errors it returns into this package's classes.
+  globalThis.__caspio_auth_init__ = { makeError: fromCore, ready: (e) => { exports = e; } };
   try {
-    // run() executes Go's main synchronously up to its first block, which is after ready().
     go.run(instance).catch(() => {});
   } finally {
-    delete globalThis[HANDSHAKE];
+    delete globalThis.__caspio_auth_init__;
   }
-  if (!exports) {
-    throw new CaspioError('WASM_START_FAILED', 'caspio-auth: the WebAssembly core did not start');
-  }
+  if (!exports) throw new CaspioError('WASM_START_FAILED', 'caspio-auth: the WebAssembly core did not start');
   if (exports.version !== VERSION) {
-    throw new CaspioError('WASM_VERSION_MISMATCH',
-      `caspio-auth: caspio.wasm is version ${exports.version}, but this package is ${VERSION}; reinstall caspio-auth or run build.sh again`);
+    throw new CaspioError('WASM_VERSION_MISMATCH', `caspio-auth: caspio.wasm is version ${exports.version}, but this package is ${VERSION}; reinstall caspio-auth or run build.sh again`);
   }
   return exports;
 }
 
-/**
- * Calls a core function and throws the error it returns, if any: the core returns errors
- * (it cannot throw across the boundary), as instances of the classes in errors.js.
- * @param {Function} fn
- * @param {...any} args
- */
+/** Calls a core function and throws the error it returns (Go cannot throw into JS). @param {Function} fn @param {...any} args */
 export function call(fn, ...args) {
   const result = fn(...args);
   if (result instanceof Error) throw result;

@@ -1,16 +1,11 @@
-// Errors of caspio-auth. Every error is a CaspioError with a stable `code`; the codes are
-// the same in Go (the core's Kind constants) and in the shared test vectors. Messages never
-// contain a secret, nor quote any value that may be one: they describe its shape instead
-// (the rule is in the core's errors.go), and so do the errors' fields. Where an error came
-// from an HTTP response, the Response hangs off it as `response`, not enumerable, so that
-// logging the error does not dump it.
+// @ts-check
+// Errors of caspio-auth: a CaspioError with a stable `code` (the core's error kinds, the same
+// in Go and in the shared vectors), one class per kind of problem. Messages never contain a
+// secret nor quote a value that may be one. An error that came from an HTTP response has it
+// as `response`, not enumerable, so that logging the error does not dump it.
 
 export class CaspioError extends Error {
-  /**
-   * @param {string} code a stable code, e.g. 'OAUTH_ERROR'
-   * @param {string} message
-   * @param {{cause?: unknown}} [options]
-   */
+  /** @param {string} code @param {string} message @param {{cause?: unknown}} [options] */
   constructor(code, message, options) {
     super(message, options);
     this.name = new.target.name;
@@ -18,92 +13,54 @@ export class CaspioError extends Error {
   }
 }
 
+/** A subclass for code whose instances take fields (with their zero values) from details. */
+function kind(code, fields) {
+  return class extends CaspioError {
+    /** @param {string} message @param {Record<string, any>} [details] */
+    constructor(message, details = {}) {
+      super(details.code ?? code, message, details.cause === undefined ? undefined : { cause: details.cause });
+      for (const [name, zero] of Object.entries(fields)) this[name] = details[name] ?? zero;
+    }
+  };
+}
+
 /** A bad option: names the option and the fix. */
-export class CaspioConfigError extends CaspioError {
-  constructor(message, details = {}) {
-    super('CONFIG_INVALID', message);
-    this.field = details.field ?? '';
-  }
-}
-
+export class CaspioConfigError extends kind('CONFIG_INVALID', { field: '' }) {}
 /** An OAuth 2.0 error answered by the token endpoint (RFC 6749 section 5.2). */
-export class CaspioOAuthError extends CaspioError {
-  constructor(message, details = {}) {
-    super('OAUTH_ERROR', message);
-    this.status = details.status ?? 0;
-    this.error = details.error ?? '';
-    this.errorDescription = details.errorDescription ?? '';
-    this.errorUri = details.errorUri ?? '';
-    this.grant = details.grant ?? '';
-  }
-}
-
+export class CaspioOAuthError extends kind('OAUTH_ERROR', { status: 0, error: '', errorDescription: '', errorUri: '', grant: '' }) {}
 /** An error answered by Caspio's REST API, with Caspio's own field names. */
-export class CaspioAPIError extends CaspioError {
-  constructor(message, details = {}) {
-    super('CASPIO_API_ERROR', message);
-    this.status = details.status ?? 0;
-    this.Code = details.Code ?? '';
-    this.Message = details.Message ?? '';
-    this.Resource = details.Resource ?? '';
-    this.RequestId = details.RequestId ?? '';
-  }
-}
-
-/** A token endpoint response that is no usable answer (or no response at all: status 0). */
-export class CaspioResponseError extends CaspioError {
-  constructor(message, details = {}) {
-    super('RESPONSE_INVALID', message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.status = details.status ?? 0;
-    this.field = details.field ?? '';
-    this.location = details.location ?? '';
-  }
-}
-
+export class CaspioAPIError extends kind('CASPIO_API_ERROR', { status: 0, Code: '', Message: '', Resource: '', RequestId: '' }) {}
+/** A token endpoint response that is no usable answer (or none at all: status 0). */
+export class CaspioResponseError extends kind('RESPONSE_INVALID', { status: 0, field: '', location: '' }) {}
 /** Stored token state that cannot be read. Clients discard it and report it as an event. */
-export class CaspioStateError extends CaspioError {
-  constructor(message, details = {}) {
-    super('STATE_INVALID', message);
-    this.field = details.field ?? '';
-  }
-}
+export class CaspioStateError extends kind('STATE_INVALID', { field: '' }) {}
+/** A resource URL the client will not send its bearer token to, or a redirect it will not follow. */
+export class CaspioURLError extends kind('URL_REFUSED', { ref: '' }) {}
+/** An acquisition that ended without a token for a reason of its own (details.code: TOKEN_...). */
+export class CaspioTokenError extends kind('TOKEN_GAVE_UP', { grant: '' }) {}
+/** A redirect not followed: the redirect mode "error", or the eleventh. */
+export class CaspioRedirectError extends kind('REDIRECT_REFUSED', { status: 0, location: '' }) {}
 
-/** A resource URL the client will not send its bearer token to. */
-export class CaspioURLError extends CaspioError {
-  constructor(message, details = {}) {
-    super('URL_REFUSED', message);
-    this.ref = details.ref ?? '';
-  }
-}
-
-const classes = {
-  CONFIG_INVALID: CaspioConfigError,
-  OAUTH_ERROR: CaspioOAuthError,
-  CASPIO_API_ERROR: CaspioAPIError,
-  RESPONSE_INVALID: CaspioResponseError,
-  STATE_INVALID: CaspioStateError,
-  URL_REFUSED: CaspioURLError,
+const CLASSES = {
+  CONFIG_INVALID: CaspioConfigError, OAUTH_ERROR: CaspioOAuthError, CASPIO_API_ERROR: CaspioAPIError,
+  RESPONSE_INVALID: CaspioResponseError, STATE_INVALID: CaspioStateError, URL_REFUSED: CaspioURLError,
+  REDIRECT_REFUSED: CaspioRedirectError,
 };
 
 /**
- * Makes the error of a kind: the WebAssembly core calls this, so that its errors reach JS
- * as instances of these classes.
- * @param {string} kind
- * @param {string} message
- * @param {object} details
+ * The error of a value the core encoded (wasm/main.go, jsErrorValue): {kind, message} and
+ * the fields of its class. Kinds without a class of their own (STEP_MISUSED, CORE_PANIC)
+ * are plain CaspioErrors.
+ * @param {any} e
+ * @returns {CaspioError}
  */
-export function makeError(kind, message, details) {
-  const Class = classes[kind];
-  return Class ? new Class(message, details) : new CaspioError(kind, message);
+export function fromCore(e) {
+  if (e.kind.startsWith('TOKEN_')) return new CaspioTokenError(e.message, { ...e, code: e.kind, cause: e.cause && fromCore(e.cause) });
+  const Class = CLASSES[e.kind];
+  return Class ? new Class(e.message, e) : new CaspioError(e.kind || 'CORE_ERROR', e.message);
 }
 
-/**
- * Attaches the HTTP response to an error without making it enumerable.
- * @template {Error} E
- * @param {E} error
- * @param {unknown} response
- * @returns {E}
- */
+/** Attaches the HTTP response to an error, not enumerable. @template {Error} E @param {E} error @param {unknown} response @returns {E} */
 export function withResponse(error, response) {
   Object.defineProperty(error, 'response', { value: response, enumerable: false, configurable: true });
   return error;

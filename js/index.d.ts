@@ -36,6 +36,15 @@ export interface ClientOptions {
   refreshMargin?: number;
   /** Milliseconds each token request attempt may take. If omitted, 30,000. */
   tokenTimeout?: number;
+  /**
+   * Token requests the client must not send now: "login" refuses logins (client_credentials
+   * grants; refreshes still go), "all" every token request. Where one would be sent the call
+   * fails with a CaspioTokenError of code TOKEN_REQUEST_HELD; stored and held tokens are
+   * still used. If omitted, every token request is allowed.
+   */
+  hold?: 'login' | 'all';
+  /** The clock, in Unix milliseconds. If omitted, Date.now (read at every use). Waits still take real time. */
+  now?: () => number;
   /** Observes token events; called synchronously, so it must not block. Events carry no secret. */
   onEvent?: (event: ClientEvent) => void;
 }
@@ -48,14 +57,20 @@ export interface ClientOptions {
 export interface Storage {
   /** Returns the stored state, or null when nothing is stored. A CaspioStateError means "unreadable": the client discards it. */
   get(): Promise<object | null>;
-  /** Replaces the stored state. */
-  set(state: object): Promise<void>;
+  /**
+   * Replaces the stored state. A store that expires entries drops it after options.ttl
+   * seconds (the client gives it: until no token in the state is of use, at least 60 s);
+   * options.ttl null, or no options, means keep it.
+   */
+  set(state: object, options?: StorageSetOptions): Promise<void>;
   /** Deletes the stored state. */
   delete(): Promise<void>;
   /**
    * Optional, for a store shared by processes or isolates: waits for an exclusive lock and
-   * returns the function that releases it. The client holds it from reading the state to
-   * storing the new one, so that sharers make one token request between them.
+   * returns the function that releases it. The client first reads the state without it (a
+   * valid token stored by another sharer takes no lock); when it needs a token request, it
+   * holds the lock from reading the state again to storing the new one, so that sharers make
+   * one token request between them.
    */
   lock?(): Promise<() => Promise<void> | void>;
   /**
@@ -66,11 +81,19 @@ export interface Storage {
   subscribe?(onChange: () => void): () => void;
 }
 
+/** What the client tells a storage about a state it stores. */
+export interface StorageSetOptions {
+  /** When the state is of no use any more, in Unix milliseconds; null: never. */
+  expiresAt: number | null;
+  /** expiresAt less now, in whole seconds, at least 60; null: never. */
+  ttl: number | null;
+}
+
 /** Options of fileStorage, in milliseconds. */
 export interface FileStorageOptions {
   /** How long lock() waits for another process. If omitted, 300,000. */
   lockTimeout?: number;
-  /** How old a lock held by a live process must be to be taken over. If omitted, 300,000. A dead process's lock is taken over at once. */
+  /** How long a lock whose holder stopped refreshing it (a holder refreshes it every sixth of this) is honoured. If omitted, 30,000, as Go's FileStore: every process sharing the file must use the same value. A lock left by a process that died on this host is taken over at once. */
   staleLockTimeout?: number;
 }
 
@@ -89,6 +112,34 @@ export interface Token {
   logins: number;
   /** Successful refreshes of the stored state. */
   refreshes: number;
+}
+
+/** What a client knows of its tokens now, for a status page or a log line (client.status()). No secret. */
+export interface ClientStatus {
+  /** Seconds before its expiry that an access token is refreshed. */
+  refreshMargin: number;
+  /** When the access token in memory expires; null when there is none. */
+  accessTokenExpiresAt: Date | null;
+  /** When the client stops sending it: refreshMargin before it expires; null when there is none. */
+  leaseValidUntil: Date | null;
+  /** Whether a request now is sent with the token in memory, without a call into the core. */
+  leaseValid: boolean;
+  /** When the refresh token expires on Caspio's side, as far as the client can tell; null when there is none. */
+  refreshTokenExpiresAt: Date | null;
+  /** What a request for a token would do now: use the token in memory, refresh, or log in. */
+  next: 'lease' | 'refresh' | 'authenticate';
+  /** Token requests made, failed ones included, by grant (of the state, across restarts as far as the storage keeps it). */
+  tokenRequests: { client_credentials: number; refresh_token: number };
+  logins: number;
+  refreshes: number;
+  /** Resource requests this client sent again after a 401. */
+  unauthorizedRetries: number;
+  /** Access tokens this client remembers as refused by a 401 (at most 4). */
+  revoked: number;
+  /** The token acquisition in flight, if any. */
+  acquiring: 'token' | 'authenticate' | 'refresh' | null;
+  /** The hold option in force. */
+  hold: 'login' | 'all' | null;
 }
 
 /** Counters of a client. All but unauthorizedRetries come from the stored state. */
@@ -132,8 +183,10 @@ export interface CaspioClient {
    * fetch with the Bearer token. input is a path resolved against the REST base ("tables",
    * "tables/Orders/records?q.where=..."), a URL on the resource endpoint, or a Request for
    * one; a URL elsewhere is refused with a CaspioURLError. Redirects are followed (at most
-   * 5), with the token only on the REST base; a redirect to a URL with user info, or not to
-   * an http(s) URL, or to no valid URL, is refused with a CaspioURLError. After a 401 the token is dropped and, when
+   * 10, then a CaspioRedirectError, as with redirect: "error"), with the token only on the
+   * REST base (in browsers the browser follows them, dropping the token off the origin); a
+   * redirect to a URL with user info, or not to an http(s) URL, or to no valid URL, is
+   * refused with a CaspioURLError. After a 401 the token is dropped and, when
    * the body can be sent again (none, a string, ArrayBuffer, typed array, Blob,
    * URLSearchParams, FormData, or a Request), the request is sent once more with a fresh
    * token; otherwise the 401 is returned as is. Any other response is returned as is: see
@@ -147,6 +200,9 @@ export interface CaspioClient {
   authenticate(): Promise<Token>;
   /** Refreshes now; logs in instead when the refresh token is refused or absent. */
   refresh(): Promise<Token>;
+  /** What the client knows of its tokens now: margins, expiries, lease validity, counters. */
+  status(): ClientStatus;
+  /** The counters of status(). */
   stats(): ClientStats;
   /** Adds an event listener; returns the function that removes it. */
   on(listener: (event: ClientEvent) => void): () => void;
@@ -204,7 +260,8 @@ export interface KVNamespaceLike {
 /**
  * Cloudflare Workers only (elsewhere it throws a TypeError): a storage in Workers KV, the
  * state JSON under key (if omitted, "caspio-token"; use one key per client ID), written with
- * an expirationTtl until the refresh token (else the access token) expires, at least 60 s.
+ * the expirationTtl the client gives (StorageSetOptions.ttl: until no token in the state is
+ * of use any more, at least 60 s; the same in every runtime).
  * KV is eventually consistent and has no lock: a stale read costs at most a refresh or a
  * login that was not needed (the core re-checks every state it reads), so a deployment may
  * make a few extra logins on cold starts across locations. For exactly one token request at
@@ -278,10 +335,21 @@ export declare class TokenBroker {
  */
 export declare function apiErrorFromResponse(response: Response): Promise<CaspioAPIError>;
 
+/**
+ * The codes of caspio-auth's errors, the same in every runtime (the core's error kinds).
+ * CORE_PANIC: the WebAssembly core failed inside one call (a bug; the other calls go on);
+ * STEP_MISUSED: a call reached the core out of turn (a bug); WASM_START_FAILED and
+ * WASM_VERSION_MISMATCH: caspio.wasm did not start, or is of another version.
+ */
+export type CaspioErrorCode =
+  | 'CONFIG_INVALID' | 'OAUTH_ERROR' | 'CASPIO_API_ERROR' | 'RESPONSE_INVALID' | 'STATE_INVALID' | 'URL_REFUSED'
+  | 'TOKEN_GAVE_UP' | 'TOKEN_REISSUED' | 'TOKEN_REQUEST_HELD' | 'TOKEN_NOT_USABLE' | 'REDIRECT_REFUSED'
+  | 'STEP_MISUSED' | 'CORE_PANIC' | 'WASM_START_FAILED' | 'WASM_VERSION_MISMATCH';
+
 /** Every error of caspio-auth; `code` is stable across versions and runtimes. */
 export declare class CaspioError extends Error {
   constructor(code: string, message: string, options?: { cause?: unknown });
-  readonly code: string;
+  readonly code: CaspioErrorCode | (string & {});
   /** The HTTP response the error came from, if any (not enumerable). */
   readonly response?: Response;
 }
@@ -317,13 +385,36 @@ export declare class CaspioAPIError extends CaspioError {
   readonly RequestId: string;
 }
 
-/** A token endpoint response that is no usable answer, or none at all (status 0) (code RESPONSE_INVALID). */
+/** A token endpoint response that is no usable answer, or none at all (status 0: then cause is the platform's error) (code RESPONSE_INVALID). */
 export declare class CaspioResponseError extends CaspioError {
   constructor(message: string, details?: { status?: number; field?: string; location?: string; cause?: unknown });
   readonly code: 'RESPONSE_INVALID';
   readonly status: number;
   readonly field: string;
   /** The Location of a redirect, if the token endpoint redirected, without its query and user info. */
+  readonly location: string;
+}
+
+/**
+ * An acquisition that ended without a token for a reason of its own: TOKEN_GAVE_UP (its
+ * token requests ran out; cause is the last one's error), TOKEN_REISSUED (the token endpoint
+ * answered with the access token a 401 had just refused: a server that issues the same token
+ * again, or a 401 about permissions, not the token), TOKEN_REQUEST_HELD (the hold option
+ * stopped a token request), TOKEN_NOT_USABLE (the new token gives no lease: check the clock).
+ */
+export declare class CaspioTokenError extends CaspioError {
+  constructor(message: string, details?: { code?: 'TOKEN_GAVE_UP' | 'TOKEN_REISSUED' | 'TOKEN_REQUEST_HELD' | 'TOKEN_NOT_USABLE'; grant?: string; cause?: unknown });
+  readonly code: 'TOKEN_GAVE_UP' | 'TOKEN_REISSUED' | 'TOKEN_REQUEST_HELD' | 'TOKEN_NOT_USABLE';
+  /** The grant concerned ("client_credentials" or "refresh_token"), or "". */
+  readonly grant: string;
+}
+
+/** A redirect a resource request did not follow (code REDIRECT_REFUSED): the eleventh in a row, or any with redirect: "error". */
+export declare class CaspioRedirectError extends CaspioError {
+  constructor(message: string, details?: { status?: number; location?: string });
+  readonly code: 'REDIRECT_REFUSED';
+  readonly status: number;
+  /** Where it led, without its query and user info. */
   readonly location: string;
 }
 

@@ -5,14 +5,6 @@
 // caspio-auth's workers.NewKVStore with the same key shares it.
 import { CaspioStateError } from './errors.js';
 
-/** The shortest expirationTtl Workers KV accepts, in seconds. */
-const MIN_KV_TTL = 60;
-
-/** How long Caspio keeps a refresh token, as the core counts it (decide.go). */
-const DAY_MS = 24 * 60 * 60 * 1000;
-const REFRESH_UNUSED_LIFETIME_MS = 60 * DAY_MS;
-const REFRESH_LIFETIME_MS = 365 * DAY_MS;
-
 /** A token state is a few hundred bytes; a larger value is not one. */
 const MAX_STATE = 1 << 20;
 
@@ -28,9 +20,10 @@ const MAX_STATE = 1 << 20;
  * expired or foreign token. So a deployment on KV may make a few extra logins on cold
  * starts across locations; brokerStorage makes exactly one token request at a time.
  *
- * Each value is written with an expirationTtl: until the refresh token expires on Caspio's
- * side (or the access token expires, when it is later or there is no refresh token), at
- * least 60 seconds, so that KV drops a state that nobody can use any more.
+ * Each value is written with the expirationTtl that the client's write step gives (the core
+ * computes it, the same in every runtime: until no token in the state is of use any more, at
+ * least 60 seconds, KV's minimum), so that KV drops a state that nobody can use; a state
+ * written without one (set(state) alone) does not expire.
  *
  * @param {import('./index.js').KVNamespaceLike} namespace the KV binding, e.g. env.CASPIO_TOKENS
  * @param {string} [key] default "caspio-token"; give one key per client ID when several share a namespace
@@ -61,9 +54,9 @@ export function kvStorage(namespace, key = 'caspio-token') {
       }
     },
 
-    async set(state) {
-      const ttl = expirationTtl(state, Date.now());
-      await namespace.put(key, JSON.stringify(state), ttl === null ? undefined : { expirationTtl: ttl });
+    async set(state, options) {
+      const ttl = options?.ttl;
+      await namespace.put(key, JSON.stringify(state), ttl ? { expirationTtl: ttl } : undefined);
     },
 
     async delete() {
@@ -72,27 +65,4 @@ export function kvStorage(namespace, key = 'caspio-token') {
 
     toJSON() { return { storage: 'kv', key }; },
   };
-}
-
-/**
- * The expirationTtl, in seconds, of a stored state: until the later of its refresh token's
- * expiry (60 days after minting if never used, a year if used) and its access token's, at
- * least KV's minimum of 60; null (no expiry) when the state holds no token, so that its
- * counters are kept.
- * @param {any} state
- * @param {number} now
- * @returns {number | null}
- */
-export function expirationTtl(state, now) {
-  let until = 0;
-  const issued = Number(state?.refresh_issued_at);
-  if (typeof state?.refresh_token === 'string' && state.refresh_token !== '' && Number.isFinite(issued)) {
-    until = issued + (Number(state.refresh_used_at) > 0 ? REFRESH_LIFETIME_MS : REFRESH_UNUSED_LIFETIME_MS);
-  }
-  const expires = Number(state?.expires_at);
-  if (typeof state?.access_token === 'string' && state.access_token !== '' && Number.isFinite(expires)) {
-    until = Math.max(until, expires);
-  }
-  if (until === 0) return null;
-  return Math.max(MIN_KV_TTL, Math.ceil((until - now) / 1000));
 }

@@ -2,7 +2,7 @@
 // fileStorage, which keeps tokens in a file that Go programs using the client package's
 // FileStore can share. The API is in index.d.ts.
 import { readFile } from 'node:fs/promises';
-import { createRuntime } from './client.js';
+import { createRuntime } from './runtime.js';
 
 /** @param {{wasmURL?: string | URL, wasmModule?: WebAssembly.Module}} options */
 async function loadModule({ wasmURL, wasmModule }) {

@@ -3,6 +3,6 @@
 // the version.
 export {
   CaspioError, CaspioConfigError, CaspioOAuthError, CaspioAPIError, CaspioResponseError,
-  CaspioStateError, CaspioURLError,
+  CaspioStateError, CaspioURLError, CaspioTokenError, CaspioRedirectError,
 } from './errors.js';
 export { VERSION } from './version.js';

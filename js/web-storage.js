@@ -17,8 +17,9 @@
 //   DESIGN.md), so get() returns the newer of what it reads and what it heard.
 // - A tab with no state at all asks the open tabs over the channel before the client logs
 //   in, so that a new tab (whose sessionStorage starts empty) reuses the token.
-// - With sessionStorage, which is per tab, a tab also writes the states it hears into its
-//   own sessionStorage, so that a reload keeps the session.
+// - A tab also writes the newer states it hears into its own area, so that a reload keeps
+//   the session (sessionStorage is per tab), and so that a localStorage that another client
+//   of the page heard of holds the state too.
 import { CaspioStateError } from './errors.js';
 
 /** How long a tab without any state waits for the open tabs' answer before logging in. */
@@ -179,7 +180,11 @@ function makeStorage(area, initialKey, keyed) {
     const known = newest(readText(), heard);
     if (known !== null && countOf(text) < countOf(known)) return;
     heard = text;
-    if (perTab) safely(() => area.setItem(requireKey(), text));
+    // Stored here too, localStorage included: a client of this storage that takes the state
+    // from the channel makes no token request, so it writes nothing, and another client (one
+    // on sessionStorage in this page) may be the writer, so that without this the state
+    // would never reach this storage and a reload would log in again.
+    safely(() => area.setItem(requireKey(), text));
     if (tell) notify();
   }
 
@@ -258,7 +263,7 @@ function makeStorage(area, initialKey, keyed) {
         text = newest(readText(), heard);
         if (text === null) return null;
       }
-      if (text !== stored && perTab) safely(() => area.setItem(k, /** @type {string} */ (text)));
+      if (text !== stored) safely(() => area.setItem(k, /** @type {string} */ (text)));
       try {
         return JSON.parse(text);
       } catch {

@@ -4,7 +4,7 @@
 // by a deployment's isolates: kvStorage (Workers KV) or brokerStorage (the TokenBroker
 // Durable Object, exported here for the Worker to re-export and bind).
 import wasmModule from './caspio.wasm';
-import { createRuntime } from './client.js';
+import { createRuntime } from './runtime.js';
 
 /** @param {{wasmModule?: WebAssembly.Module}} options */
 async function loadModule(options) {

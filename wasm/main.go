@@ -1,21 +1,39 @@
 //go:build js && wasm
 
-// Command wasm exposes the caspio core to JavaScript: the npm package's shim loads it once
-// per JS realm and drives any number of clients through it.
+// Command wasm exposes the caspio core's protocol machine to JavaScript: the npm package's
+// shim loads it once per JS realm and drives any number of clients through it.
 //
-// Every call from JS into Go is synchronous and returns at once. Go makes no Promise,
-// starts no goroutine that waits on JS and sets no timer: in Cloudflare Workers a Go
-// instance shared by concurrent requests hangs as soon as one request's goroutine waits for
-// another's I/O, so all waiting (fetch, storage, single-flight, retry delays) stays in JS.
+// The exports, each synchronous (all return at once; Go makes no Promise, starts no
+// goroutine and sets no timer: in Cloudflare Workers a Go instance shared by concurrent
+// requests hangs as soon as one request's goroutine waits for another's I/O, so all
+// waiting stays in JS):
 //
-// The handshake avoids leaving globals behind: before running this program the shim puts
-// an object at globalThis.__caspio_auth_init__ with makeError(kind, message, details), and
-// ready(exports); main calls ready with the exports, and the shim deletes the property as
-// soon as go.run returns control. Errors go back to JS as instances of the shim's Error
-// subclasses, made by makeError, so they keep their class and code; the shim throws them.
+//	open(config)                         -> {handle, description}   a client and its Machine
+//	close(handle)                        forgets the client and its conversations
+//	token | authenticate | refresh(handle, now)
+//	fetch(handle, request, now)          -> step                    a new conversation
+//	next(handle, conversation, result)   -> step                    the loop: feed a result
+//	abandon(handle, conversation)        -> step                    Conversation.Close
+//	status(handle, now)                  -> Status.Encode()
+//	storeChanged(handle)                 Machine.StoreChanged
+//	resolve(handle, ref)                 -> URL                     for the hot path's cache
+//	apiError(status, requestId, body)    -> CaspioAPIError
+//
+// A step is Step.Encode() with "conversation" (its id) while the conversation goes on; a
+// result is what caspio.ParseResult reads. Errors that end a call (a bad handle, a config
+// error, a panic) come back as instances of the shim's Error subclasses, made by its
+// makeError from EncodeError's value, so that they keep their class and code; the shim
+// throws them. A panic inside an export becomes such an error for that call only: the
+// conversation it happened in is closed (its joiners start over), and the instance and
+// every other client go on.
+//
+// The handshake leaves no global behind: before running this program the shim puts an
+// object at globalThis.__caspio_auth_init__ with makeError(encoded) and ready(exports); main
+// calls ready, and the shim deletes the property as soon as go.run returns control.
 package main
 
 import (
+	"runtime"
 	"syscall/js"
 
 	"github.com/caspio-auth/caspio"
@@ -31,197 +49,239 @@ func main() {
 		js.Global().Get("console").Call("error", "caspio-auth: the WebAssembly core was started without its JS shim")
 		return
 	}
-	b := &bridge{makeError: init.Get("makeError"), clients: map[int]*clientCore{}}
+	b := newBridge(init.Get("makeError"))
 	init.Call("ready", b.exports())
 	select {} // keep the instance alive for calls from JS
 }
 
-// bridge holds the clients of one JS realm, by handle.
+// bridge holds the clients of one JS realm and their conversations, by handle and id.
 type bridge struct {
+	reader
 	makeError js.Value
-	clients   map[int]*clientCore
-	next      int
+	clients   map[int]*caspio.Machine
+	convs     map[int]conversation
+	next      int // the last handle or conversation id given out
 }
 
-// clientCore is one client's flow and state.
-type clientCore struct {
-	flow  *caspio.Flow
-	state caspio.State
+type conversation struct {
+	client int
+	c      *caspio.Conversation
+}
+
+func newBridge(makeError js.Value) *bridge {
+	return &bridge{reader: newReader(), makeError: makeError, clients: map[int]*caspio.Machine{}, convs: map[int]conversation{}}
 }
 
 func (b *bridge) exports() js.Value {
 	fns := map[string]func(args []js.Value) any{
-		"open":                b.open,
-		"close":               b.close,
-		"describe":            b.withClient(describe),
-		"restore":             b.withClient(b.restore),
-		"state":               b.withClient(func(c *clientCore, _ []js.Value) any { return js.ValueOf(c.state.Encode()) }),
-		"decide":              b.withClient(decide),
-		"tokenRequest":        b.withClient(tokenRequest),
-		"handleTokenResponse": b.withClient(b.handleTokenResponse),
-		"unauthorized":        b.withClient(unauthorized),
-		"resolve":             b.withClient(b.resolve),
-		"apiError":            b.apiError,
-		"retryAfter":          retryAfter,
+		"open":         b.open,
+		"close":        b.close,
+		"token":        b.start((*caspio.Machine).Token),
+		"authenticate": b.start((*caspio.Machine).Authenticate),
+		"refresh":      b.start((*caspio.Machine).Refresh),
+		"fetch":        b.withClient(b.fetch),
+		"next":         b.withClient(b.feed),
+		"abandon":      b.withClient(b.abandon),
+		"status": b.withClient(func(_ int, m *caspio.Machine, args []js.Value) any {
+			return js.ValueOf(m.Status(caspio.UnixMilli(numArg(args, 0))).Encode())
+		}),
+		"storeChanged": b.withClient(func(_ int, m *caspio.Machine, _ []js.Value) any { m.StoreChanged(); return nil }),
+		"resolve":      b.withClient(b.resolve),
+		"apiError":     b.apiError,
 	}
 	obj := js.Global().Get("Object").New()
 	obj.Set("version", version)
 	for name, fn := range fns {
-		obj.Set(name, js.FuncOf(func(_ js.Value, args []js.Value) any { return fn(args) }))
+		obj.Set(name, b.guard(name, fn))
 	}
 	return obj
 }
 
-// open(config) returns a handle for a new client, or a config error.
+// guard makes fn a JS function whose panic becomes an error for that call, not a crash of
+// the instance (a panic that leaves a js.Func kills the Go program, and with it every client
+// of the realm).
+func (b *bridge) guard(name string, fn func(args []js.Value) any) js.Func {
+	return js.FuncOf(func(_ js.Value, args []js.Value) (out any) {
+		defer func() {
+			if r := recover(); r != nil {
+				out = b.jsError(panicError(name, r))
+			}
+		}()
+		return fn(args)
+	})
+}
+
+// open(config) returns {handle, description} for a new client, or a config error. config
+// holds the JS option names of caspio.Config, and the Machine's options: lock, hold and
+// tokenTimeoutMs.
 func (b *bridge) open(args []js.Value) any {
-	if len(args) < 1 || args[0].Type() != js.TypeObject {
+	o := arg(args, 0)
+	if o.Type() != js.TypeObject {
 		return b.jsError(&caspio.ConfigError{Field: "options", Problem: "is not an object", Fix: "pass the client's options"})
 	}
-	o := args[0]
-	cfg := caspio.Config{
-		Account:        str(o, "account"),
-		IntegrationURL: str(o, "integrationUrl"),
-		TokenURL:       str(o, "tokenUrl"),
-		ResourceURL:    str(o, "resourceUrl"),
-		APIVersion:     str(o, "apiVersion"),
-		ClientID:       str(o, "clientId"),
-		ClientSecret:   caspio.NewSecret(str(o, "clientSecret")),
-		Credentials:    str(o, "credentials"),
-		RefreshMargin:  caspio.Millis(num(o, "refreshMarginMs")),
+	flow, err := caspio.NewFlow(caspio.Config{
+		Account:        b.str(o, "account"),
+		IntegrationURL: b.str(o, "integrationUrl"),
+		TokenURL:       b.str(o, "tokenUrl"),
+		ResourceURL:    b.str(o, "resourceUrl"),
+		APIVersion:     b.str(o, "apiVersion"),
+		ClientID:       b.str(o, "clientId"),
+		ClientSecret:   caspio.NewSecret(b.str(o, "clientSecret")),
+		Credentials:    b.str(o, "credentials"),
+		RefreshMargin:  caspio.Millis(b.num(o, "refreshMarginMs")),
+	})
+	if err != nil {
+		return b.jsError(err)
 	}
-	flow, err := caspio.NewFlow(cfg)
+	m, err := caspio.NewMachine(flow, caspio.Options{
+		Lock:         b.truthy(o, "lock"),
+		Hold:         b.str(o, "hold"),
+		TokenTimeout: caspio.Millis(b.num(o, "tokenTimeoutMs")),
+	})
 	if err != nil {
 		return b.jsError(err)
 	}
 	b.next++
-	b.clients[b.next] = &clientCore{flow: flow}
-	return b.next
+	b.clients[b.next] = m
+	return js.ValueOf(map[string]any{"handle": b.next, "description": map[string]any{
+		"tokenUrl":        flow.TokenURL(),
+		"resourceBase":    flow.ResourceBase(),
+		"resourceOrigin":  flow.ResourceOrigin(),
+		"apiVersion":      flow.APIVersion(),
+		"clientId":        flow.ClientID(),
+		"credentials":     flow.Credentials(),
+		"refreshMarginMs": float64(flow.RefreshMargin()),
+	}})
 }
 
-// close(handle) forgets a client.
+// close(handle) forgets a client and its conversations. A flight of its in JS finds its
+// conversation gone at its next call.
 func (b *bridge) close(args []js.Value) any {
-	if len(args) > 0 && args[0].Type() == js.TypeNumber {
-		delete(b.clients, args[0].Int())
+	h := int(numArg(args, 0))
+	delete(b.clients, h)
+	for id, cv := range b.convs {
+		if cv.client == h {
+			delete(b.convs, id)
+		}
 	}
 	return nil
 }
 
 // withClient looks up the handle in args[0] and passes the rest on.
-func (b *bridge) withClient(fn func(c *clientCore, args []js.Value) any) func([]js.Value) any {
+func (b *bridge) withClient(fn func(h int, m *caspio.Machine, args []js.Value) any) func([]js.Value) any {
 	return func(args []js.Value) any {
-		if len(args) == 0 || args[0].Type() != js.TypeNumber {
-			return b.jsError(&caspio.ConfigError{Field: "client", Problem: "no client handle was given", Fix: "create the client with createClient"})
-		}
-		c, ok := b.clients[args[0].Int()]
+		h := int(numArg(args, 0))
+		m, ok := b.clients[h]
 		if !ok {
 			return b.jsError(&caspio.ConfigError{Field: "client", Problem: "is closed", Fix: "create a new client with createClient"})
 		}
-		return fn(c, args[1:])
+		return fn(h, m, args[1:])
 	}
 }
 
-func describe(c *clientCore, _ []js.Value) any {
-	f := c.flow
-	return js.ValueOf(map[string]any{
-		"tokenUrl":        f.TokenURL(),
-		"resourceBase":    f.ResourceBase(),
-		"resourceOrigin":  f.ResourceOrigin(),
-		"apiVersion":      f.APIVersion(),
-		"clientId":        f.ClientID(),
-		"credentials":     f.Credentials(),
-		"refreshMarginMs": float64(f.RefreshMargin()),
+// start makes token, authenticate and refresh: (handle, now) -> the first step.
+func (b *bridge) start(begin func(*caspio.Machine, caspio.UnixMilli) *caspio.Conversation) func([]js.Value) any {
+	return b.withClient(func(h int, m *caspio.Machine, args []js.Value) any {
+		return b.begin(h, begin(m, caspio.UnixMilli(numArg(args, 0))))
 	})
 }
 
-// restore(handle, stored) adopts a stored state. It returns true when the state belongs to
-// this client and was adopted, false when it belongs to another one (and is ignored), or a
-// state error when it cannot be read.
-func (b *bridge) restore(c *clientCore, args []js.Value) any {
-	if len(args) == 0 {
-		return false
-	}
-	s, err := caspio.ParseState(toGo(args[0], 0))
-	if err != nil {
-		return b.jsError(err)
-	}
-	if !c.flow.Owns(s) {
-		return false
-	}
-	c.state = s
-	return true
+// fetch(handle, {method, ref, oneShot, redirect, authorization}, now) -> the first step.
+func (b *bridge) fetch(h int, m *caspio.Machine, args []js.Value) any {
+	r := arg(args, 0)
+	return b.begin(h, m.Fetch(caspio.ResourceRequest{
+		Method:        b.str(r, "method"),
+		Ref:           b.str(r, "ref"),
+		OneShot:       b.truthy(r, "oneShot"),
+		Redirect:      b.str(r, "redirect"),
+		Authorization: caspio.NewSecret(b.str(r, "authorization")),
+	}, caspio.UnixMilli(numArg(args, 1))))
 }
 
-// decide(handle, now) returns {action, authorization, validUntil, refreshTokenExpiresAt}.
-// refreshTokenExpiresAt is null when the state holds no refresh token.
-func decide(c *clientCore, args []js.Value) any {
-	d := c.flow.Decide(c.state, caspio.UnixMilli(numArg(args, 0)))
-	out := map[string]any{"action": string(d.Action), "refreshTokenExpiresAt": nil}
-	if d.Action == caspio.UseLease {
-		out["authorization"] = d.Lease.Authorization.Reveal()
-		out["validUntil"] = float64(d.Lease.ValidUntil)
-	}
-	if !c.state.RefreshToken.IsZero() {
-		out["refreshTokenExpiresAt"] = float64(caspio.RefreshTokenExpiry(c.state))
-	}
-	return js.ValueOf(out)
+func (b *bridge) begin(h int, c *caspio.Conversation) any {
+	b.next++
+	id := b.next
+	b.convs[id] = conversation{client: h, c: c}
+	return b.step(id, c.Step)
 }
 
-// tokenRequest(handle, action) returns {method, url, headers, body, grant}.
-func tokenRequest(c *clientCore, args []js.Value) any {
-	req := c.flow.TokenRequest(caspio.Action(strArg(args, 0)), c.state)
-	headers := map[string]any{}
-	for name, value := range req.Header {
-		headers[name] = value
+// next(handle, conversation, result) feeds a result and returns the next step. A result of
+// the wrong shape ends the conversation, as a misuse does.
+func (b *bridge) feed(h int, _ *caspio.Machine, args []js.Value) any {
+	id := int(numArg(args, 0))
+	cv, ok := b.convs[id]
+	if !ok || cv.client != h {
+		return b.jsError(&caspio.StepError{Problem: "the conversation has ended or belongs to another client"})
 	}
-	if !req.Authorization.IsZero() {
-		headers["Authorization"] = req.Authorization.Reveal()
-	}
-	return js.ValueOf(map[string]any{
-		"method": req.Method, "url": req.URL, "headers": headers, "body": req.Body.Reveal(), "grant": req.Grant,
+	return b.step(id, func() caspio.Step {
+		r, err := caspio.ParseResult(b.toGo(arg(args, 1), 0))
+		if err != nil {
+			s := cv.c.Close()
+			s.Err = err
+			return s
+		}
+		return cv.c.Next(r)
 	})
 }
 
-// handleTokenResponse(handle, action, response, now, attempt, jitter) interprets a token
-// response, keeps the new state and returns {state, retry, waitMs, error}.
-// response is {status, contentType, body, notJSON, retryAfter, location, error}.
-func (b *bridge) handleTokenResponse(c *clientCore, args []js.Value) any {
-	r := arg(args, 1)
-	resp := caspio.Response{
-		Status:      int(num(r, "status")),
-		ContentType: str(r, "contentType"),
-		NotJSON:     r.Type() == js.TypeObject && r.Get("notJSON").Truthy(),
-		RetryAfter:  str(r, "retryAfter"),
-		Location:    str(r, "location"),
+// abandon(handle, conversation) closes a conversation (Conversation.Close).
+func (b *bridge) abandon(h int, _ *caspio.Machine, args []js.Value) any {
+	id := int(numArg(args, 0))
+	cv, ok := b.convs[id]
+	if !ok || cv.client != h {
+		return nil // ended already
 	}
-	if r.Type() == js.TypeObject {
-		resp.Body = toGo(r.Get("body"), 0)
-		if msg := str(r, "error"); msg != "" {
-			resp.Err = errorString(msg)
+	return b.step(id, cv.c.Close)
+}
+
+// step runs f, which returns a step of conversation id, and encodes that step. The
+// conversation is forgotten once it ended. A panic in f ends the conversation with it: the
+// flight it ran lands (in the step's Landed), so that its joiners start over.
+func (b *bridge) step(id int, f func() caspio.Step) (out any) {
+	cv := b.convs[id]
+	defer func() {
+		if r := recover(); r != nil {
+			delete(b.convs, id)
+			s := closeQuietly(cv.c)
+			s.Kind, s.Err = caspio.StepFail, panicError("a conversation", r)
+			out = b.encode(s, 0)
+		}
+	}()
+	s := f()
+	if s.Kind == caspio.StepDone || s.Kind == caspio.StepFail {
+		delete(b.convs, id)
+		id = 0
+	}
+	return b.encode(s, id)
+}
+
+func closeQuietly(c *caspio.Conversation) (s caspio.Step) {
+	defer func() { _ = recover() }()
+	return c.Close()
+}
+
+// encode gives a step as the shim reads it: Step.Encode(), with its id while the
+// conversation goes on, and its errors (the fail step's, the events') in the shape of the
+// shim's error classes (see jsErrorValue).
+func (b *bridge) encode(s caspio.Step, id int) js.Value {
+	m := s.Encode()
+	if id != 0 {
+		m["conversation"] = float64(id)
+	}
+	if s.Kind == caspio.StepFail {
+		m["error"] = jsErrorValue(s.Err)
+	}
+	for i, e := range s.Events {
+		if e.Err != nil {
+			m["events"].([]any)[i].(map[string]any)["error"] = jsErrorValue(e.Err)
 		}
 	}
-	res := c.flow.HandleTokenResponse(caspio.Action(strArg(args, 0)), c.state, resp,
-		caspio.UnixMilli(numArg(args, 2)), int(numArg(args, 3)), numArg(args, 4))
-	c.state = res.State
-	out := js.Global().Get("Object").New()
-	out.Set("state", js.ValueOf(res.State.Encode()))
-	out.Set("retry", res.Retry)
-	out.Set("waitMs", float64(res.Wait))
-	if res.Err != nil {
-		out.Set("error", b.jsError(res.Err))
-	}
-	return out
-}
-
-// unauthorized(handle, sentAuthorization) returns whether the 401 dropped the token.
-func unauthorized(c *clientCore, args []js.Value) any {
-	s, revoked := c.flow.Unauthorized(c.state, strArg(args, 0))
-	c.state = s
-	return revoked
+	return js.ValueOf(m)
 }
 
 // resolve(handle, ref) returns the URL to request, or a URL error.
-func (b *bridge) resolve(c *clientCore, args []js.Value) any {
-	u, err := c.flow.ResolveURL(strArg(args, 0))
+func (b *bridge) resolve(_ int, m *caspio.Machine, args []js.Value) any {
+	u, err := m.Flow().ResolveURL(strArg(args, 0))
 	if err != nil {
 		return b.jsError(err)
 	}
@@ -230,66 +290,76 @@ func (b *bridge) resolve(c *clientCore, args []js.Value) any {
 
 // apiError(status, requestId, body) returns the API error for a failed resource response.
 func (b *bridge) apiError(args []js.Value) any {
-	return b.jsError(caspio.NewAPIError(int(numArg(args, 0)), strArg(args, 1), toGo(arg(args, 2), 0)))
+	return b.jsError(caspio.NewAPIError(int(numArg(args, 0)), strArg(args, 1), b.toGo(arg(args, 2), 0)))
 }
 
-// retryAfter(value, now) returns the wait a Retry-After header asks for, in milliseconds,
-// or null when the value cannot be read.
-func retryAfter(args []js.Value) any {
-	wait, ok := caspio.ParseRetryAfter(strArg(args, 0), caspio.UnixMilli(numArg(args, 1)))
+// jsError makes the shim's Error subclass for err.
+func (b *bridge) jsError(err error) js.Value {
+	return b.makeError.Invoke(js.ValueOf(jsErrorValue(err)))
+}
+
+// jsErrorValue is caspio.EncodeError with the field names of the shim's error classes
+// (index.d.ts), which the shim's makeError passes to their constructors: kind (their code),
+// message, and each class's fields. Caspio's API errors keep Caspio's own names (err.Code
+// reads as in Caspio's docs; err.code stays the kind).
+func jsErrorValue(err error) any {
+	v, ok := caspio.EncodeError(err).(map[string]any)
 	if !ok {
 		return nil
 	}
-	return float64(wait)
-}
-
-// jsError makes the shim's Error subclass for err, with the fields of its kind.
-func (b *bridge) jsError(err error) js.Value {
-	details := map[string]any{}
-	kind := "RESPONSE_INVALID"
-	switch e := err.(type) {
-	case *caspio.ConfigError:
-		kind = e.Kind()
-		details["field"] = e.Field
-	case *caspio.OAuthError:
-		kind = e.Kind()
-		details["status"] = e.Status
-		details["error"] = e.ErrorCode
-		details["errorDescription"] = e.Description
-		details["errorUri"] = e.URI
-		details["grant"] = e.Grant
-	case *caspio.APIError:
-		kind = e.Kind()
-		// Caspio's own field names, so that err.Code reads as in Caspio's docs; err.code
-		// stays the stable kind.
-		details["status"] = e.Status
-		details["Code"] = e.Code
-		details["Message"] = e.Message
-		details["Resource"] = e.Resource
-		details["RequestId"] = e.RequestID
-	case *caspio.ResponseError:
-		kind = e.Kind()
-		details["status"] = e.Status
-		details["field"] = e.Field
-		details["location"] = e.Location
-	case *caspio.StateError:
-		kind = e.Kind()
-		details["field"] = e.Field
-	case *caspio.URLError:
-		kind = e.Kind()
-		details["ref"] = e.Ref
+	rename := map[string]string{"error_code": "error", "error_description": "errorDescription", "error_uri": "errorUri"}
+	if e, ok := err.(*caspio.APIError); ok {
+		rename = map[string]string{"code": "Code", "resource": "Resource", "request_id": "RequestId"}
+		v["Message"] = e.Message
 	}
-	return b.makeError.Invoke(kind, err.Error(), js.ValueOf(details))
+	for from, to := range rename {
+		if x, present := v[from]; present {
+			v[to] = x
+			delete(v, from)
+		}
+	}
+	if e, ok := err.(*caspio.TokenError); ok && e.Cause != nil {
+		v["cause"] = jsErrorValue(e.Cause)
+	}
+	return v
 }
 
-type errorString string
+// kindPanic is the code of the error a panic in an export becomes.
+const kindPanic = "CORE_PANIC"
 
-func (e errorString) Error() string { return string(e) }
+type coreError struct{ problem string }
+
+func (e *coreError) Error() string { return "caspio: " + e.problem }
+func (e *coreError) Kind() string  { return kindPanic }
+
+// panicError describes a panic without its value, which may hold what a caller passed in
+// (a JS exception's message, say): only the Go runtime's own messages are shown.
+func panicError(where string, r any) error {
+	what := "an unexpected state"
+	switch e := r.(type) {
+	case runtime.Error:
+		what = e.Error()
+	case js.Error:
+		what = "a JavaScript value it read threw an exception"
+	}
+	return &coreError{problem: "the WebAssembly core failed in " + where + " (" + what + "); the call was abandoned, and other calls go on: please report it"}
+}
+
+// reader reads JS values through calls that catch exceptions (Reflect.get, Object.entries):
+// a getter or Proxy that throws then makes syscall/js panic, which guard recovers, where a
+// plain js.Value.Get would let the exception unwind through Go's frames and kill the
+// instance.
+type reader struct{ get, entries, isArray js.Value }
+
+func newReader() reader {
+	g := js.Global()
+	return reader{get: g.Get("Reflect").Get("get"), entries: g.Get("Object").Get("entries"), isArray: g.Get("Array").Get("isArray")}
+}
 
 // toGo converts a JS value decoded from JSON into the Go shape encoding/json produces:
 // map[string]any, []any, string, float64, bool or nil. Depth is bounded, as JSON from a
 // server may nest without end.
-func toGo(v js.Value, depth int) any {
+func (rd reader) toGo(v js.Value, depth int) any {
 	if depth > 64 {
 		return nil
 	}
@@ -301,22 +371,40 @@ func toGo(v js.Value, depth int) any {
 	case js.TypeBoolean:
 		return v.Bool()
 	case js.TypeObject:
-		if js.Global().Get("Array").Call("isArray", v).Bool() {
-			out := make([]any, v.Length())
+		pairs := rd.entries.Invoke(v) // for an array, its elements in order
+		if rd.isArray.Invoke(v).Bool() {
+			out := make([]any, pairs.Length())
 			for i := range out {
-				out[i] = toGo(v.Index(i), depth+1)
+				out[i] = rd.toGo(pairs.Index(i).Index(1), depth+1)
 			}
 			return out
 		}
-		keys := js.Global().Get("Object").Call("keys", v)
-		out := make(map[string]any, keys.Length())
-		for i := 0; i < keys.Length(); i++ {
-			k := keys.Index(i).String()
-			out[k] = toGo(v.Get(k), depth+1)
+		out := make(map[string]any, pairs.Length())
+		for i := 0; i < pairs.Length(); i++ {
+			pair := pairs.Index(i)
+			out[pair.Index(0).String()] = rd.toGo(pair.Index(1), depth+1)
 		}
 		return out
 	}
 	return nil
+}
+
+func (rd reader) str(o js.Value, key string) string {
+	if o.Type() != js.TypeObject {
+		return ""
+	}
+	return asString(rd.get.Invoke(o, key))
+}
+
+func (rd reader) num(o js.Value, key string) float64 {
+	if o.Type() != js.TypeObject {
+		return 0
+	}
+	return asNumber(rd.get.Invoke(o, key))
+}
+
+func (rd reader) truthy(o js.Value, key string) bool {
+	return o.Type() == js.TypeObject && rd.get.Invoke(o, key).Truthy()
 }
 
 func arg(args []js.Value, i int) js.Value {
@@ -326,35 +414,19 @@ func arg(args []js.Value, i int) js.Value {
 	return js.Undefined()
 }
 
-func strArg(args []js.Value, i int) string {
-	if v := arg(args, i); v.Type() == js.TypeString {
+func strArg(args []js.Value, i int) string { return asString(arg(args, i)) }
+
+func numArg(args []js.Value, i int) float64 { return asNumber(arg(args, i)) }
+
+func asString(v js.Value) string {
+	if v.Type() == js.TypeString {
 		return v.String()
 	}
 	return ""
 }
 
-func numArg(args []js.Value, i int) float64 {
-	if v := arg(args, i); v.Type() == js.TypeNumber {
-		return v.Float()
-	}
-	return 0
-}
-
-func str(o js.Value, key string) string {
-	if o.Type() != js.TypeObject {
-		return ""
-	}
-	if v := o.Get(key); v.Type() == js.TypeString {
-		return v.String()
-	}
-	return ""
-}
-
-func num(o js.Value, key string) float64 {
-	if o.Type() != js.TypeObject {
-		return 0
-	}
-	if v := o.Get(key); v.Type() == js.TypeNumber {
+func asNumber(v js.Value) float64 {
+	if v.Type() == js.TypeNumber {
 		return v.Float()
 	}
 	return 0

@@ -340,3 +340,53 @@ test('webStorage checks its arguments, and says what to do outside browsers', as
     assert.throws(() => webStorage(), (err) => err instanceof TypeError && /webStorage needs a browser/.test(err.message));
   }
 });
+
+test('two clients of one account in one page, on sessionStorage and on localStorage: the localStorage one stores the state it hears of', async () => {
+  await sandbox.reset();
+  const context = await browser.newContext();
+  try {
+    const { page, errors } = await openPage(context, 'unbundled.html', { storage: 'memory', fetch: '0' });
+    const key = `caspio-auth:${sandbox.url}/oauth/token#${CLIENT_ID}`;
+    const seen = await page.evaluate(async ({ url, id, secret, key }) => {
+      const { createClient, webStorage } = globalThis.caspio;
+      const options = { integrationUrl: url, clientId: id, clientSecret: secret };
+      const session = await createClient({ ...options, storage: webStorage(sessionStorage) });
+      const local = await createClient({ ...options, storage: webStorage(localStorage) });
+      const logged = (await session.token()).accessToken; // a login, written to sessionStorage and posted to the tabs' channel
+      await new Promise((resolve) => { setTimeout(resolve, 100); });
+      const heard = (await local.token()).accessToken;
+      return { logged, heard, stored: JSON.parse(localStorage.getItem(key) ?? 'null')?.access_token ?? null };
+    }, { url: sandbox.url, id: CLIENT_ID, secret: CLIENT_SECRET, key });
+    assert.equal(seen.heard, seen.logged, 'the localStorage client took the state from the channel');
+    assert.equal(seen.stored, seen.logged, 'and localStorage holds it');
+    assert.deepEqual(await tokenRequests(), { client_credentials: 1, refresh_token: 0 });
+
+    // A new tab (the first one closed) reads it from localStorage: no second login.
+    await page.close();
+    const next = await context.newPage();
+    await next.goto(`${server.url}/pages/unbundled.html?${new URLSearchParams({ sandbox: sandbox.url, id: CLIENT_ID, secret: CLIENT_SECRET, storage: 'local', fetch: '0' })}`);
+    await pageReport(next);
+    assert.equal(await tokenOf(next), seen.logged);
+    assert.deepEqual(await tokenRequests(), { client_credentials: 1, refresh_token: 0 });
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('loading the package leaves no globalThis.Go, fs, process or path behind, and restores a Go a page had', async () => {
+  const context = await browser.newContext();
+  try {
+    const { page, errors, report } = await openPage(context, 'unbundled.html');
+    assert.equal(report.status, 200);
+    assert.deepEqual(await page.evaluate(() => ['Go', 'fs', 'process', 'path'].filter((name) => name in globalThis)), []);
+    const other = await context.newPage();
+    await other.addInitScript(() => { globalThis.Go = { anotherLibrary: true }; });
+    await other.goto(`${server.url}/pages/unbundled.html?${new URLSearchParams({ sandbox: sandbox.url, id: CLIENT_ID, secret: CLIENT_SECRET })}`);
+    assert.equal((await pageReport(other)).status, 200);
+    assert.deepEqual(await other.evaluate(() => globalThis.Go), { anotherLibrary: true });
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import {
   createClient, memoryStorage, apiErrorFromResponse, VERSION,
-  CaspioError, CaspioConfigError, CaspioOAuthError, CaspioURLError, CaspioAPIError,
+  CaspioError, CaspioConfigError, CaspioOAuthError, CaspioURLError, CaspioAPIError, CaspioTokenError,
 } from 'caspio-auth';
 import { startSandbox, CLIENT_SECRET } from './helpers/sandbox.js';
 import { recordingFetch, eventLog, assertNoSecret } from './helpers/recorder.js';
@@ -260,45 +260,124 @@ test('secrets appear in no error, event, JSON.stringify or util.inspect', async 
   bad.close();
 });
 
-test('the resolve cache stays bounded and correct', async () => {
-  const client = await createClient(sandbox.options());
-  await client.token();
-  const rec = recordingFetch();
-  const c2 = await createClient(sandbox.options({ fetch: rec.fetch }));
-  for (let i = 0; i < 1100; i++) {
-    const res = await c2.fetch(`tables?n=${i % 1050}`);
-    await res.arrayBuffer();
+/** Counts the calls from JS into the core, by export, while fn runs. */
+async function countCalls(fn) {
+  const { startCore } = await import('../../js/core.js');
+  const core = await startCore(() => { throw new Error('the core should be running already'); });
+  const calls = [];
+  const originals = { ...core };
+  for (const [name, value] of Object.entries(originals)) {
+    if (typeof value === 'function') core[name] = (...args) => { calls.push(name); return value(...args); };
   }
+  try {
+    await fn();
+  } finally {
+    Object.assign(core, originals);
+  }
+  return calls;
+}
+
+test('the resolve cache stays bounded (first in, first out) and correct', async () => {
+  const { RESOLVE_CACHE_SIZE } = await import('../../js/client.js');
+  const rec = recordingFetch();
+  const client = await createClient(sandbox.options({ fetch: rec.fetch }));
+  await client.token();
+  const get = async (ref) => (await client.fetch(ref)).arrayBuffer();
+  const over = 50;
+  const filled = await countCalls(async () => {
+    for (let i = 0; i < RESOLVE_CACHE_SIZE + over; i++) await get(`tables?n=${i}`);
+  });
+  assert.deepEqual(filled, Array(RESOLVE_CACHE_SIZE + over).fill('resolve'), 'each new path is resolved once');
+  // The first `over` paths were evicted to keep the bound: resolved again; the newest were kept.
+  assert.deepEqual(await countCalls(() => get(`tables?n=${RESOLVE_CACHE_SIZE + over - 1}`)), [], 'a recent path stays cached');
+  assert.deepEqual(await countCalls(() => get(`tables?n=${RESOLVE_CACHE_SIZE - 1}`)), [], 'the oldest path kept is still cached');
+  assert.deepEqual(await countCalls(() => get('tables?n=0')), ['resolve'], 'the oldest path was evicted');
+  assert.deepEqual(await countCalls(() => get(`tables?n=${over}`)), ['resolve'], 'resolving n=0 again evicted the next oldest');
   // Entries evicted and resolved again give the same URLs.
-  assert.equal(rec.calls.at(-1).url, `${sandbox.url}/rest/v2/tables?n=49`);
+  assert.equal(rec.calls.at(-1).url, `${sandbox.url}/rest/v2/tables?n=${over}`);
   assert.equal(rec.calls.filter((c) => c.url.endsWith('/oauth/token')).length, 1);
   client.close();
-  c2.close();
 });
 
 test('the hot path (a valid token, a path seen before) makes no call into the core', async () => {
-  const { startCore } = await import('../../js/core.js');
-  const core = await startCore(() => { throw new Error('the core should be running already'); });
   const client = await createClient(sandbox.options());
   await (await client.fetch('tables')).arrayBuffer();
-  const calls = [];
-  const originals = {};
-  for (const name of ['decide', 'resolve', 'state', 'restore', 'unauthorized', 'tokenRequest', 'handleTokenResponse', 'describe']) {
-    originals[name] = core[name];
-    core[name] = (...args) => { calls.push(name); return originals[name](...args); };
-  }
-  try {
+  const calls = await countCalls(async () => {
     for (let i = 0; i < 100; i++) {
       const res = await client.fetch('tables');
       assert.equal(res.status, 200);
       await res.arrayBuffer();
     }
     await client.token();
-    assert.deepEqual(calls, []);
-    await (await client.fetch('tables?new=1')).arrayBuffer();
-    assert.deepEqual(calls, ['resolve'], 'a new path is resolved once');
-  } finally {
-    Object.assign(core, originals);
-    client.close();
-  }
+  });
+  assert.deepEqual(calls, []);
+  assert.deepEqual(await countCalls(async () => (await client.fetch('tables?new=1')).arrayBuffer()), ['resolve'], 'a new path is resolved once');
+  client.close();
+});
+
+// Issue 9, item 7: about one call into the core per step that needs a decision. The counts
+// are recorded in the test's diagnostics (and BENCHMARKS.md).
+test('calls into the core: a cold fetch, a 401 with a refresh, a warm fetch', async (t) => {
+  const client = await createClient(sandbox.options());
+  const cold = await countCalls(async () => assert.equal((await client.fetch('tables')).status, 200));
+  // fetch starts the conversation (its first step: read); each next() feeds one step: the read,
+  // the login, the write, the send.
+  assert.deepEqual(cold, ['fetch', 'next', 'next', 'next', 'next']);
+  await sandbox.advance('25h');
+  const refreshed = await countCalls(async () => assert.equal((await client.fetch('tables')).status, 200));
+  // The hot path's send got a 401: fetch resumes from it (its first step is that send), then
+  // the 401, the read, the refresh, the write, the send again.
+  assert.deepEqual(refreshed, ['fetch', 'next', 'next', 'next', 'next', 'next']);
+  const warm = await countCalls(async () => assert.equal((await client.fetch('tables')).status, 200));
+  assert.deepEqual(warm, []);
+  t.diagnostic(`calls from JS into Go: cold fetch ${cold.length}, 401 with a refresh ${refreshed.length}, warm fetch ${warm.length}`);
+  client.close();
+});
+
+test('status(): margins, expiries, lease validity and counters from the core', async () => {
+  const client = await createClient(sandbox.options({ refreshMargin: 600 }));
+  const before = client.status();
+  assert.deepEqual({ ...before }, {
+    refreshMargin: 600, accessTokenExpiresAt: null, leaseValidUntil: null, leaseValid: false, refreshTokenExpiresAt: null,
+    next: 'authenticate', tokenRequests: { client_credentials: 0, refresh_token: 0 }, logins: 0, refreshes: 0,
+    unauthorizedRetries: 0, revoked: 0, acquiring: null, hold: null,
+  });
+  const token = await client.token();
+  const after = client.status();
+  assert.equal(after.leaseValid, true);
+  assert.equal(after.next, 'lease');
+  assert.deepEqual(after.accessTokenExpiresAt, token.expiresAt);
+  assert.deepEqual(after.leaseValidUntil, token.validUntil);
+  assert.equal(after.accessTokenExpiresAt - after.leaseValidUntil, 600_000);
+  assert.deepEqual(after.refreshTokenExpiresAt, token.refreshTokenExpiresAt);
+  assert.deepEqual(after.tokenRequests, { client_credentials: 1, refresh_token: 0 });
+  assert.equal(after.logins, 1);
+  client.close();
+  assert.throws(() => client.status(), CaspioConfigError);
+});
+
+test('hold: "login" refuses logins but refreshes; "all" refuses every token request; stored tokens still serve', async () => {
+  const storage = memoryStorage();
+  const held = await createClient(sandbox.options({ storage, hold: 'login' }));
+  await assert.rejects(held.token(), (err) => {
+    assert.ok(err instanceof CaspioTokenError, `${err}`);
+    assert.equal(err.code, 'TOKEN_REQUEST_HELD');
+    assert.equal(err.grant, 'client_credentials');
+    return true;
+  });
+  await assert.rejects(held.authenticate(), { code: 'TOKEN_REQUEST_HELD' });
+  assert.deepEqual((await sandbox.stats()).token_requests, {}, 'no token request was sent');
+  assert.equal(held.status().hold, 'login');
+
+  const free = await createClient(sandbox.options({ storage }));
+  const first = await free.token();
+  free.close();
+  const all = await createClient(sandbox.options({ storage, hold: 'all' }));
+  assert.equal((await all.token()).accessToken, first.accessToken, 'a stored token serves');
+  await assert.rejects(all.refresh(), { code: 'TOKEN_REQUEST_HELD' });
+  assert.equal((await held.refresh()).refreshes, 1, 'hold "login" lets a refresh go');
+  assert.deepEqual((await sandbox.stats()).token_requests, { client_credentials: 1, refresh_token: 1 });
+  await assert.rejects(createClient(sandbox.options({ hold: 'some' })), (err) => err instanceof CaspioConfigError && err.field === 'hold');
+  held.close();
+  all.close();
 });

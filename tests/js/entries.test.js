@@ -40,7 +40,7 @@ test('node.js and browser.js export exactly what index.d.ts declares', async () 
   }
   const workerd = await readFile(new URL('workerd.js', js), 'utf8');
   for (const name of declared) {
-    assert.ok(workerd.includes(name) || ['CaspioError', 'CaspioConfigError', 'CaspioOAuthError', 'CaspioAPIError', 'CaspioResponseError', 'CaspioStateError', 'CaspioURLError', 'VERSION'].includes(name), `workerd.js lacks ${name}`);
+    assert.ok(workerd.includes(name) || ['CaspioError', 'CaspioConfigError', 'CaspioOAuthError', 'CaspioAPIError', 'CaspioResponseError', 'CaspioStateError', 'CaspioURLError', 'CaspioTokenError', 'CaspioRedirectError', 'VERSION'].includes(name), `workerd.js lacks ${name}`);
   }
   assert.match(workerd, /export \* from '\.\/shared\.js'/);
 });

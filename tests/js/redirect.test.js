@@ -2,7 +2,7 @@
 // base; never to another origin.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { createClient, CaspioURLError } from 'caspio-auth';
+import { createClient, CaspioURLError, CaspioRedirectError } from 'caspio-auth';
 import { startSandbox } from './helpers/sandbox.js';
 import { startRecorder, recordingFetch } from './helpers/recorder.js';
 
@@ -86,7 +86,7 @@ test('a redirect to the resource origin outside the REST base goes without the t
   client.close();
 });
 
-test('redirect modes: manual returns the redirect, error throws, and at most 5 are followed', async () => {
+test('redirect modes: manual returns the redirect, error refuses it, and at most 10 are followed', async () => {
   const client = await createClient(sandbox.options());
   await sandbox.fault({ route: '/rest/v2/tables', status: 302, location: `${elsewhere.url}/x` });
   const manual = await client.fetch('tables', { redirect: 'manual' });
@@ -94,11 +94,18 @@ test('redirect modes: manual returns the redirect, error throws, and at most 5 a
   assert.equal(manual.headers.get('location'), `${elsewhere.url}/x`);
 
   await sandbox.fault({ route: '/rest/v2/tables', status: 302, location: `${elsewhere.url}/x` });
-  await assert.rejects(client.fetch('tables', { redirect: 'error' }), TypeError);
+  await assert.rejects(client.fetch('tables', { redirect: 'error' }), (err) => {
+    assert.ok(err instanceof CaspioRedirectError, `${err}`);
+    assert.equal(err.code, 'REDIRECT_REFUSED');
+    assert.equal(err.status, 302);
+    return true;
+  });
 
-  await sandbox.fault({ route: '/rest/v2/tables', status: 302, location: '/rest/v2/tables', count: 6 });
-  await assert.rejects(client.fetch('tables'), /stopped after 5 redirects/);
+  await sandbox.fault({ route: '/rest/v2/tables', status: 302, location: '/rest/v2/tables', count: 11 });
+  await assert.rejects(client.fetch('tables'), (err) => err instanceof CaspioRedirectError && /stopped after 10 redirects/.test(err.message));
   assert.equal(elsewhere.requests.length, 0);
+  await sandbox.fault({ route: '/rest/v2/tables', status: 302, location: '/rest/v2/tables', count: 10 });
+  assert.equal((await client.fetch('tables')).status, 200, 'ten redirects are followed');
   client.close();
 });
 

@@ -23,7 +23,7 @@ before(async () => {
   const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', project], { cwd: packageDir });
   const [{ filename, files }] = JSON.parse(stdout);
   const packed = files.map((f) => f.path);
-  for (const needed of ['caspio.wasm', 'wasm_exec.js', 'index.d.ts', 'package.json', 'node.js', 'cli.js']) {
+  for (const needed of ['caspio.wasm', 'wasm_exec.js', 'index.d.ts', 'package.json', 'node.js', 'cli.js', 'LICENSE']) {
     assert.ok(packed.includes(needed), `the tarball lacks ${needed}: ${packed.join(', ')}`);
   }
   for (const path of packed) {

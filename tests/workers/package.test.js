@@ -1,7 +1,8 @@
 // The npm package in Cloudflare Workers as users get it: `npm pack` of js/, unpacked into a
 // fresh project's node_modules, bundled as wrangler bundles (the "workerd" condition), and
 // run in real workerd through Miniflare. It checks what the Workers entry exports, that it
-// imports caspio.wasm as a module, kvStorage's values and expirations in KV, the
+// imports caspio.wasm as a module, kvStorage's values and expirations in KV (from the client's
+// write steps), the
 // TokenBroker's lock, and the proxy of proxy/ built from the tarball; and that the Node
 // entry's Workers exports fail with the fix.
 import { after, before, test } from 'node:test';
@@ -41,13 +42,25 @@ export default {
       const now = Date.now();
       const expiration = async (key) => (await env.KV.list({ prefix: key })).keys[0]?.expiration ?? null;
       const out = {};
-      const cases = { unused: {}, used: { used: true }, accessOnly: { refresh: false }, short: { refresh: false, expiresIn: 1000 } };
-      for (const [name, opts] of Object.entries(cases)) {
+      // The expiry comes with the write: set(state, {ttl}) as the client's write step gives it.
+      for (const [name, ttl] of Object.entries({ twoMinutes: 120, none: null })) {
         const s = kvStorage(env.KV, 'k-' + name);
-        await s.set(state(now, opts));
-        out[name] = { ttl: (await expiration('k-' + name)) - Math.floor(now / 1000), same: JSON.stringify(await s.get()) === JSON.stringify(state(now, opts)),
-          raw: JSON.stringify(JSON.parse(await env.KV.get('k-' + name))) === JSON.stringify(state(now, opts)) };
+        await s.set(state(now), ttl === null ? undefined : { expiresAt: now + ttl * 1000, ttl });
+        const at = await expiration('k-' + name);
+        out[name] = { ttl: at === null ? null : at - Math.floor(now / 1000), same: JSON.stringify(await s.get()) === JSON.stringify(state(now)),
+          raw: JSON.stringify(JSON.parse(await env.KV.get('k-' + name))) === JSON.stringify(state(now)) };
       }
+      // A client's writes: the core's expiry, the same in every runtime (60 days for a refresh
+      // token never used, a year once used).
+      let n = 0;
+      const fakeCaspio = async (url, init) => Response.json({ access_token: 'at' + (++n), token_type: 'bearer', expires_in: 86399,
+        ...(new URLSearchParams(init.body).get('grant_type') === 'client_credentials' ? { refresh_token: 'rt' } : {}) }); // a refresh keeps it
+      const client = await pkg.createClient({ account: 'c1abc123', clientId: 'c', clientSecret: 's', fetch: fakeCaspio, storage: kvStorage(env.KV, 'k-client') });
+      await client.token();
+      out.login = (await expiration('k-client')) - Math.floor(Date.now() / 1000);
+      await client.refresh();
+      out.refresh = (await expiration('k-client')) - Math.floor(Date.now() / 1000);
+      client.close();
       const s = kvStorage(env.KV);
       out.defaultKey = s.key;
       out.missing = await s.get();
@@ -240,17 +253,17 @@ test('in workerd the entry exports exactly what index.d.ts declares', async () =
   assert.deepEqual(await check('/exports'), declared);
 });
 
-test('kvStorage: the state JSON under one key, expiring with the refresh token (else the access token), at least 60 s; no lock', async () => {
+test('kvStorage: the state JSON under one key, expiring as the client\'s write step says (the core\'s TTL); no lock', async () => {
   const out = await check('/kv');
   const day = 86400;
-  for (const name of ['unused', 'used', 'accessOnly', 'short']) {
+  for (const name of ['twoMinutes', 'none']) {
     assert.ok(out[name].same && out[name].raw, `${name}: the value is the state JSON and reads back`);
   }
   const near = (got, want, what) => assert.ok(Math.abs(got - want) <= 2, `${what}: expiration in ${got} s, expected about ${want}`);
-  near(out.unused.ttl, 60 * day, 'a refresh token never used');
-  near(out.used.ttl, 365 * day, 'a refresh token used');
-  near(out.accessOnly.ttl, day - 1, 'no refresh token: the access token');
-  near(out.short.ttl, 60, "at least KV's minimum");
+  near(out.twoMinutes.ttl, 120, 'the ttl given');
+  assert.equal(out.none.ttl, null, 'no ttl given: no expiration');
+  near(out.login, 60 * day, 'a client\'s login: a refresh token never used');
+  near(out.refresh, 365 * day, 'after a refresh: a refresh token used');
   assert.equal(out.defaultKey, 'caspio-token');
   assert.equal(out.missing, null);
   assert.equal(out.corrupt, true, 'a corrupt value is a CaspioStateError that quotes nothing');

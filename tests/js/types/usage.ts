@@ -4,9 +4,10 @@
 import {
   createClient, initialize, memoryStorage, fileStorage, apiErrorFromResponse, VERSION,
   CaspioError, CaspioConfigError, CaspioOAuthError, CaspioAPIError, CaspioResponseError,
-  CaspioStateError, CaspioURLError, webStorage, kvStorage, brokerStorage, TokenBroker,
+  CaspioStateError, CaspioURLError, CaspioTokenError, CaspioRedirectError, webStorage, kvStorage, brokerStorage, TokenBroker,
   type KVNamespaceLike, type TokenBrokerNamespace, type TokenBrokerState,
   type CaspioClient, type ClientOptions, type ClientEvent, type Storage, type Token, type ClientStats,
+  type ClientStatus, type StorageSetOptions, type CaspioErrorCode,
 } from 'caspio-auth';
 
 export async function usage(): Promise<void> {
@@ -48,6 +49,14 @@ export async function usage(): Promise<void> {
   const bearer: string = `Bearer ${token.accessToken}`;
   const stats: ClientStats = client.stats();
   const n: number = stats.tokenRequests.client_credentials + stats.tokenRequests.refresh_token + stats.unauthorizedRetries;
+  const status: ClientStatus = client.status();
+  const margin: number = status.refreshMargin;
+  const until: Date | null = status.leaseValidUntil;
+  const next: 'lease' | 'refresh' | 'authenticate' = status.next;
+  console.log(margin, until, next, status.leaseValid satisfies boolean, status.hold);
+  await createClient({ account: 'a', clientId: 'id', clientSecret: 's', hold: 'login', now: () => Date.now() });
+  // @ts-expect-error hold is "login" or "all"
+  await createClient({ account: 'a', clientId: 'id', clientSecret: 's', hold: 'refresh' });
   const off: () => void = client.on((e) => console.log(e.type));
   off();
   await client.authenticate();
@@ -60,7 +69,7 @@ export async function usage(): Promise<void> {
   let saved: object | null = null;
   const custom: Storage = {
     async get() { return saved; },
-    async set(state) { saved = state; },
+    async set(state, options?: StorageSetOptions) { saved = state; console.log(options?.ttl); },
     async delete() { saved = null; },
     async lock() { return async () => {}; },
   };
@@ -78,6 +87,12 @@ export async function usage(): Promise<void> {
     if (e instanceof CaspioResponseError) console.log(e.status, e.field, e.location);
     if (e instanceof CaspioStateError) console.log(e.field);
     if (e instanceof CaspioURLError) console.log(e.ref);
+    if (e instanceof CaspioTokenError && e.code === 'TOKEN_REQUEST_HELD') console.log(e.grant);
+    if (e instanceof CaspioRedirectError) console.log(e.status, e.location);
+    if (e instanceof CaspioError) {
+      const known: CaspioErrorCode | string = e.code;
+      console.log(known === 'TOKEN_REISSUED');
+    }
   }
 
   // @ts-expect-error clientSecret is required

@@ -1,0 +1,74 @@
+// @ts-check
+// createClient's options: their keys and types are checked here, where a message can name
+// the option as the caller spelled it; the core checks the values (coreConfig), and its
+// config errors are renamed to the option names.
+import { CaspioConfigError } from './errors.js';
+import { checkStorage } from './storage.js';
+
+/** Each option and what it must be; any other key is a TypeError naming it. */
+const OPTIONS = {
+  account: 'a string', integrationUrl: 'a string', tokenUrl: 'a string', resourceUrl: 'a string', apiVersion: 'a string: "v2" or "v3"',
+  clientId: 'a string', clientSecret: 'a string', credentials: 'a string: "body" or "basic"',
+  storage: 'an object with get, set and delete methods, such as memoryStorage() or fileStorage(path)',
+  fetch: 'a function with the signature of the standard fetch', refreshMargin: 'a number of seconds', tokenTimeout: 'a number of milliseconds',
+  hold: 'a string: "login" or "all"', now: 'a function that returns the time in Unix milliseconds, as Date.now does',
+  onEvent: 'a function that takes an event object',
+};
+
+/** @param {unknown} options @returns {import('./index.js').ClientOptions} */
+export function checkOptions(options) {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError('caspio-auth: createClient(options) takes an object, e.g. {account, clientId, clientSecret}');
+  }
+  const o = /** @type {Record<string, unknown>} */ (options);
+  const unknown = Object.keys(o).filter((k) => !Object.hasOwn(OPTIONS, k)).map((k) => {
+    const near = nameOf(k);
+    return near ? `${k} (did you mean ${near}?)` : k;
+  });
+  if (unknown.length > 0) {
+    throw new TypeError(`caspio-auth: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; the options are ${Object.keys(OPTIONS).join(', ')}`);
+  }
+  for (const [key, want] of Object.entries(OPTIONS)) {
+    const value = o[key];
+    if (value !== undefined && (value === null || typeof value !== /^an? (\w+)/.exec(want)?.[1])) {
+      throw new TypeError(`caspio-auth: option ${key} must be ${want}, not ${kindOf(value)}`);
+    }
+  }
+  for (const key of ['refreshMargin', 'tokenTimeout']) {
+    const n = /** @type {number | undefined} */ (o[key]);
+    if (n !== undefined && (!Number.isFinite(n) || n <= 0)) {
+      throw new TypeError(`caspio-auth: option ${key} must be a positive finite number (${key === 'refreshMargin' ? 'seconds, at most 43200' : 'milliseconds'}); leave it out for the default`);
+    }
+  }
+  if (o.storage !== undefined) checkStorage(o.storage);
+  return /** @type {any} */ (o);
+}
+
+/**
+ * What the core's open() takes: the config and the machine's options.
+ * @param {import('./index.js').ClientOptions} o @param {boolean} lock whether the storage has a lock
+ */
+export function coreConfig(o, lock) {
+  const ms = (n, scale) => (n === undefined ? 0 : Math.max(1, Math.round(n * scale)));
+  return { ...o, refreshMarginMs: ms(o.refreshMargin, 1000), tokenTimeoutMs: ms(o.tokenTimeout, 1), lock }; // the core reads its keys only
+}
+
+/** Rewrites the core's "config ClientSecret:" into "option clientSecret:". @param {any} err */
+export function renameConfigError(err) {
+  const option = err instanceof CaspioConfigError ? nameOf(/** @type {any} */ (err).field) : undefined;
+  if (!option) return err;
+  return new CaspioConfigError(err.message.replace(/^caspio: config \w+:/, `caspio-auth: option ${option}:`), { field: option });
+}
+
+/** The option whose name is key's but for case, "_" and "-" (TokenURL, token_url: tokenUrl). */
+function nameOf(key) {
+  const squash = (s) => s.toLowerCase().replace(/[_-]/g, '');
+  return Object.keys(OPTIONS).find((known) => squash(known) === squash(key));
+}
+
+/** Names the type of a value without showing it: the value may be a secret. */
+function kindOf(value) {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
