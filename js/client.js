@@ -54,7 +54,7 @@ export class CaspioClient {
     const lease = this.#valid();
     let sent;
     if (lease !== null) {
-      const url = this.#urls.get(req.ref) ?? this.#remember(req.ref, call(this.#core.resolve, this.#h, req.ref));
+      const url = this.#resolve(req.ref);
       sent = await send(this.#fetch, url, req, { authorization: lease.lease.authorization, keepBody: true, method: req.method, manualRedirects: this.#manualRedirects });
       // The hot path ends here, unless the core must see the answer: a 401 or a redirect.
       if (sent.status !== 401 && !(sent.status >= 300 && sent.status < 400)) return sent;
@@ -64,6 +64,15 @@ export class CaspioClient {
     const { response, firstUrl } = await abortable(run, signal);
     if (!sent && firstUrl !== undefined && !this.#urls.has(req.ref)) this.#remember(req.ref, firstUrl);
     return /** @type {Response} */ (response);
+  }
+
+  /** @param {string | URL} ref */
+  resolve(ref) {
+    this.#checkOpen();
+    if (typeof ref !== 'string' && !(ref instanceof URL)) {
+      throw new TypeError('caspio-auth: resolve(ref) takes a path such as "tables" or a URL on the resource endpoint');
+    }
+    return this.#resolve(String(ref));
   }
 
   async token() {
@@ -141,6 +150,11 @@ export class CaspioClient {
   /** @param {'token' | 'authenticate' | 'refresh'} mode */
   async #acquire(mode) {
     return (await this.#driver.run(call(this.#core[mode], this.#h, this.#now()))).step;
+  }
+
+  /** The URL the core resolves ref to, from the cache when it was resolved before; throws the core's CaspioURLError. @param {string} ref */
+  #resolve(ref) {
+    return this.#urls.get(ref) ?? this.#remember(ref, call(this.#core.resolve, this.#h, ref));
   }
 
   #remember(ref, url) {

@@ -194,6 +194,15 @@ export interface CaspioClient {
    * the token request that other callers share.
    */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /**
+   * The absolute URL that fetch(ref) sends to: ref (a path such as "tables",
+   * "/rest/v2/tables" or "v2/tables", or a URL on the resource endpoint) resolved against
+   * the REST base by the core's rules, the same as fetch. It sends nothing and needs no
+   * token. A reference that fetch would refuse (off the resource endpoint, outside the REST
+   * base, another API version's, with dot segments, ...) throws a CaspioURLError. The URL
+   * starts with toJSON().resourceBase.
+   */
+  resolve(ref: string | URL): string;
   /** A valid token, getting one if needed (from memory, the storage, a refresh or a login). */
   token(): Promise<Token>;
   /** Logs in with the client ID and secret now. Each login mints a refresh token, of which an account keeps 1,000: token() is what most callers want. */

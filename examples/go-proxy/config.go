@@ -189,38 +189,13 @@ func loadConfig(getenv func(string) string) *proxyConfig {
 		if variable == "" {
 			variable = "CASPIO_" + strings.ToUpper(ce.Field)
 		}
-		problem(variable + " " + redact(ce.Problem) + "; " + redact(ce.Fix))
+		// The core describes a value's shape (its length, the kind and position of a bad
+		// character), never the value: its words may be logged as they are.
+		problem(variable + " " + ce.Problem + "; " + ce.Fix)
 	default:
 		problem("CASPIO_ACCOUNT is not a usable Caspio configuration")
 	}
 	return cfg
-}
-
-// redact leaves out every quoted part of the core's messages, which may quote the value at
-// fault (an account ID, a URL): that value may be a secret put in the wrong variable.
-func redact(message string) string {
-	var b strings.Builder
-	for {
-		start := strings.IndexByte(message, '"')
-		if start < 0 {
-			b.WriteString(message)
-			return b.String()
-		}
-		end := start + 1
-		for end < len(message) && message[end] != '"' {
-			if message[end] == '\\' {
-				end++
-			}
-			end++
-		}
-		if end >= len(message) {
-			// An unterminated quote: leave out the rest.
-			b.WriteString(message[:start] + "(value not shown)")
-			return b.String()
-		}
-		b.WriteString(message[:start] + "(value not shown)")
-		message = strings.TrimPrefix(message[end+1:], "...")
-	}
 }
 
 func splitList(s string) []string {

@@ -86,7 +86,8 @@ func newProxy(getenv func(string) string, d deps) http.Handler {
 	}
 	store, err := d.Store(cfg.caspio.ClientID)
 	if err != nil {
-		cfg.problems = append(cfg.problems, "CASPIO_BROKER or CASPIO_TOKENS (the binding for the token state: a TokenBroker Durable Object, or a KV namespace) is unusable: "+redact(err.Error()))
+		// The stores' errors name the binding, or the key's length: never the client ID in it.
+		cfg.problems = append(cfg.problems, "CASPIO_BROKER or CASPIO_TOKENS (the binding for the token state: a TokenBroker Durable Object, or a KV namespace) is unusable: "+err.Error())
 		return p
 	}
 	c, err := client.New(cfg.caspio, client.Options{

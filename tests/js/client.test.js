@@ -155,6 +155,49 @@ test('a URL off the resource endpoint is refused before anything is sent', async
   client.close();
 });
 
+test('resolve(ref): the URL fetch sends to, from the core, with no request; what fetch refuses throws a CaspioURLError', async () => {
+  for (const [apiVersion, base, other] of [['v2', '/rest/v2', '/integrations/rest/v3'], ['v3', '/integrations/rest/v3', '/rest/v2']]) {
+    const rec = recordingFetch();
+    const client = await createClient(sandbox.options({ apiVersion, fetch: rec.fetch }));
+    const { resourceBase } = client.toJSON();
+    assert.equal(resourceBase, `${sandbox.url}${base}`);
+    const resolved = [
+      ['tables', '/tables'],
+      ['/tables/Orders/records', '/tables/Orders/records'],
+      [`${base}/tables`, '/tables'],
+      [`${apiVersion}/tables`, '/tables'],
+      [`/${apiVersion}/tables`, '/tables'],
+      [base, ''],
+      [`${sandbox.url}${base}/tables/Orders/records?q.limit=2`, '/tables/Orders/records?q.limit=2'],
+      [new URL(`${sandbox.url}${base}/tables`), '/tables'],
+      ["tables/Orders/records?q.where=Status = 'Pending'", "/tables/Orders/records?q.where=Status%20=%20'Pending'"],
+      ['tables/Caf%C3%A9s/fields', '/tables/Caf%C3%A9s/fields'],
+    ];
+    for (const [ref, path] of resolved) assert.equal(client.resolve(ref), resourceBase + path, `${apiVersion}: ${ref}`);
+    const refused = ['https://evil.example/rest/v2/tables', '//evil.example/tables', 'tables/../../oauth/token', 'tables/%2e%2e/x',
+      `${other}/tables`, `${apiVersion === 'v2' ? 'v3' : 'v2'}/tables`, `${sandbox.url}/oauth/token`, '', 'tables//x'];
+    for (const ref of refused) {
+      assert.throws(() => client.resolve(ref), (err) => {
+        assert.ok(err instanceof CaspioURLError, `${apiVersion}: ${ref}: ${err}`);
+        assert.equal(err.code, 'URL_REFUSED');
+        return true;
+      });
+    }
+    assert.throws(() => client.resolve(/** @type {any} */ (42)), TypeError);
+    assert.equal(rec.calls.length, 0, 'resolve sends nothing, not even a token request');
+
+    // fetch sends to the URL resolve gave, and reuses its resolution: no second call into the core.
+    await client.token();
+    const ref = 'tables/Orders/records?q.limit=1&n=resolve';
+    const url = client.resolve(ref);
+    const calls = await countCalls(async () => (await client.fetch(ref)).arrayBuffer());
+    assert.deepEqual(calls, [], 'the resolution is cached for fetch');
+    assert.equal(rec.calls.at(-1).url, url);
+    client.close();
+    assert.throws(() => client.resolve('tables'), CaspioConfigError, 'a closed client resolves nothing');
+  }
+});
+
 test('token(), authenticate(), refresh() and stats()', async () => {
   const client = await createClient(sandbox.options());
   const t1 = await client.token();

@@ -421,6 +421,34 @@ export function proxySuite(name, startProxy) {
       }
     });
 
+    test('the rules match the resource path as the client resolves it: a leading REST base or version is dropped, another version is refused', async () => {
+      for (const [version, base, other] of [['v2', '/rest/v2', '/integrations/rest/v3'], ['v3', '/integrations/rest/v3', '/rest/v2']]) {
+        const { proxy } = await fresh({ CASPIO_API_VERSION: version });
+        try {
+          for (const spelling of ['', base, `/${version}`]) {
+            const res = await call(proxy, `/caspio${spelling}/tables/Orders/records?q.pageSize=5`, { headers: keyed() });
+            assert.equal(res.status, 200, `${version}, ${spelling || 'the resource path'}: ${res.body}`);
+            assert.equal(res.json.Result.length, 5);
+          }
+          const ruled = await call(proxy, `/caspio${base}/tables/Products/records`, { headers: keyed() });
+          assert.equal(ruled.status, 403, `${version}: the REST base is dropped before the rules match: ${ruled.body}`);
+          for (const spelling of [other, `/${version === 'v2' ? 'v3' : 'v2'}`]) {
+            const res = await call(proxy, `/caspio${spelling}/tables/Orders/records`, { headers: keyed() });
+            assert.equal(res.status, 400, `${version}, ${spelling}: ${res.body}`);
+            assert.equal(res.json.error, 'bad_path');
+            assert.ok(!res.body.includes(recorder.url.replace('http://', '')), 'the answer names no upstream');
+          }
+          const forwarded = recorder.requests.filter((r) => r.path !== '/oauth/token').map((r) => `${r.method} ${r.path}`);
+          assert.deepEqual(forwarded, Array(3).fill(`GET ${base}/tables/Orders/records?q.pageSize=5`), `${version}: each spelling reached the one resource`);
+          await new Promise((r) => setTimeout(r, 50)); // workerd's output reaches the pipe
+          const routes = proxy.logs().match(/GET \/tables\/Orders\/records 200 /g) ?? [];
+          assert.equal(routes.length, 3, `${version}: the log names the resource path:\n${proxy.logs()}`);
+        } finally {
+          await finish(proxy);
+        }
+      }
+    });
+
     test('redirects from Caspio are never followed, neither for tokens nor for resources', async () => {
       const { proxy } = await fresh();
       try {

@@ -37,6 +37,11 @@ export async function usage(): Promise<void> {
   const res: Response = await client.fetch('tables/Orders/records?q.limit=5', { method: 'GET' });
   await client.fetch(new URL('https://c1abc123.caspio.com/rest/v2/tables'));
   await client.fetch(new Request('https://c1abc123.caspio.com/rest/v2/tables', { method: 'POST', body: '{}' }));
+  const resolved: string = client.resolve('tables/Orders/records?q.limit=5');
+  const relative: string = client.resolve(new URL('https://c1abc123.caspio.com/rest/v2/tables')).slice(client.toJSON().resourceBase.length);
+  console.log(resolved, relative);
+  // @ts-expect-error resolve takes a path or a URL, not a Request
+  client.resolve(new Request('https://c1abc123.caspio.com/rest/v2/tables'));
   if (!res.ok) {
     const err: CaspioAPIError = await apiErrorFromResponse(res);
     const fields: [string, string, string, number] = [err.Code, err.Message, err.RequestId, err.status];
