@@ -158,7 +158,7 @@ export type ClientEventType =
   | 'refresh' // a refresh_token grant succeeded (expiresAt)
   | 'token_error' // a token request failed (status, error)
   | 'retry' // the failed request will be retried after waitMs
-  | 'revoked' // a 401 on a resource request dropped the access token
+  | 'revoked' // a 401 on a resource request refused an access token (the current one, which is dropped, or an older one)
   | 'state_discarded' // the stored state could not be read and was ignored (error is a CaspioStateError)
   | 'storage_error'; // the storage or its lock failed; the token is kept in memory (error)
 

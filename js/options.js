@@ -34,10 +34,12 @@ export function checkOptions(options) {
       throw new TypeError(`caspio-auth: option ${key} must be ${want}, not ${kindOf(value)}`);
     }
   }
+  // Only the type is checked here; the range (negative, too long, zero for the default) is
+  // the core's to judge, as it is for Go's Config, and comes back as a CaspioConfigError.
   for (const key of ['refreshMargin', 'tokenTimeout']) {
     const n = /** @type {number | undefined} */ (o[key]);
-    if (n !== undefined && (!Number.isFinite(n) || n <= 0)) {
-      throw new TypeError(`caspio-auth: option ${key} must be a positive finite number (${key === 'refreshMargin' ? 'seconds, at most 43200' : 'milliseconds'}); leave it out for the default`);
+    if (n !== undefined && !Number.isFinite(n)) {
+      throw new TypeError(`caspio-auth: option ${key} must be a finite number (${key === 'refreshMargin' ? 'seconds' : 'milliseconds'}); leave it out for the default`);
     }
   }
   if (o.storage !== undefined) checkStorage(o.storage);
@@ -49,7 +51,9 @@ export function checkOptions(options) {
  * @param {import('./index.js').ClientOptions} o @param {boolean} lock whether the storage has a lock
  */
 export function coreConfig(o, lock) {
-  const ms = (n, scale) => (n === undefined ? 0 : Math.max(1, Math.round(n * scale)));
+  // Whole milliseconds for the core, keeping the sign and never rounding a nonzero span to 0
+  // (which the core reads as "the default").
+  const ms = (n, scale) => (!n ? 0 : Math.sign(n) * Math.max(1, Math.round(Math.abs(n) * scale)));
   return { ...o, refreshMarginMs: ms(o.refreshMargin, 1000), tokenTimeoutMs: ms(o.tokenTimeout, 1), lock }; // the core reads its keys only
 }
 

@@ -34,7 +34,7 @@ test('wrong option types are a TypeError naming the option and the fix', async (
   const cases = [
     [{ clientId: 42 }, /option clientId must be a string, not a number/],
     [{ refreshMargin: '5m' }, /option refreshMargin must be a number of seconds/],
-    [{ tokenTimeout: -1 }, /option tokenTimeout must be a positive finite number/],
+    [{ tokenTimeout: Infinity }, /option tokenTimeout must be a finite number/],
     [{ fetch: 'fetch' }, /option fetch must be a function/],
     [{ storage: { get() {} } }, /storage lacks the methods set, delete/],
     [{ onEvent: {} }, /option onEvent must be a function/],
@@ -59,6 +59,8 @@ test('config errors from the core are CaspioConfigErrors naming the JS option', 
     [{ integrationUrl: 'http://example.com' }, 'integrationUrl'],
     [{ account: 'c1abc123' }, 'account'], // two endpoints given
     [{ refreshMargin: 50_000 }, 'refreshMargin'],
+    [{ refreshMargin: -0.001 }, 'refreshMargin'], // negative: the core's range check, as in Go
+    [{ tokenTimeout: -1 }, 'tokenTimeout'],
   ];
   for (const [extra, field] of cases) {
     await assert.rejects(createClient(sandbox.options(extra)), (err) => {

@@ -3,12 +3,13 @@
 // run in real workerd through Miniflare. It checks what the Workers entry exports, that it
 // imports caspio.wasm as a module, kvStorage's values and expirations in KV (from the client's
 // write steps), the
-// TokenBroker's lock, and the proxy of proxy/ built from the tarball; and that the Node
-// entry's Workers exports fail with the fix.
+// TokenBroker's lock, the shared vectors of tests/vectors (by the runner Node and Chromium
+// use), and the proxy of proxy/ built from the tarball; and that the Node entry's Workers
+// exports fail with the fix.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,13 +18,18 @@ import { Miniflare } from 'miniflare';
 import { startLoggedSandbox } from './helpers.js';
 import { bundleWorker, root, within } from './js-proxy-helpers.js';
 import { PROXY_KEY, proxyBindings } from './proxy-conformance.js';
+import { FILES as VECTOR_FILES, runVectors } from '../vectors/runner.js';
 
 const run = promisify(execFile);
+
+const vectorPath = (file) => JSON.stringify(join(root, 'tests', 'vectors', file));
 
 /** A Worker that reports on the package from inside workerd. */
 const CHECK_WORKER = `
 import * as pkg from 'caspio-auth';
 import { kvStorage, brokerStorage, CaspioStateError } from 'caspio-auth';
+import { runVectors } from ${vectorPath('runner.js')};
+${VECTOR_FILES.map((f, i) => `import vector${i} from ${vectorPath(f)};`).join('\n')}
 export { TokenBroker } from 'caspio-auth';
 
 const DAY = 86400000;
@@ -38,6 +44,11 @@ export default {
   async fetch(request, env) {
     const { pathname } = new URL(request.url);
     if (pathname === '/exports') return Response.json(Object.keys(pkg).sort());
+    if (pathname === '/vectors') {
+      // The shared vectors, through the package's public API, in this request.
+      const files = { ${VECTOR_FILES.map((f, i) => `${JSON.stringify(f)}: vector${i}`).join(', ')} };
+      return Response.json(await runVectors({ caspio: pkg, files }));
+    }
     if (pathname === '/kv') {
       const now = Date.now();
       const expiration = async (key) => (await env.KV.list({ prefix: key })).keys[0]?.expiration ?? null;
@@ -194,10 +205,10 @@ before(async () => {
   await mkdir(pkgDir, { recursive: true });
   await run('tar', ['-xzf', join(project, filename), '-C', pkgDir, '--strip-components=1']);
   await mkdir(join(project, 'src'));
-  await copyFile(join(root, 'proxy', 'src', 'index.js'), join(project, 'src', 'proxy.js'));
+  await cp(join(root, 'proxy', 'src'), join(project, 'src', 'proxy'), { recursive: true }); // its modules import caspio-auth from the tarball
   await writeFile(join(project, 'src', 'check.js'), CHECK_WORKER);
   await Promise.all([
-    bundleWorker(join(project, 'src', 'proxy.js'), join(project, 'dist', 'proxy')),
+    bundleWorker(join(project, 'src', 'proxy', 'index.js'), join(project, 'dist', 'proxy')),
     bundleWorker(join(project, 'src', 'check.js'), join(project, 'dist', 'check')),
   ]);
   sandbox = await startLoggedSandbox();
@@ -251,6 +262,25 @@ test('in workerd the entry exports exactly what index.d.ts declares', async () =
   const declared = [...dts.matchAll(/^export declare (?:const|function|class) (\w+)/gm)].map((m) => m[1]).sort();
   assert.ok(declared.includes('kvStorage') && declared.includes('brokerStorage') && declared.includes('TokenBroker'));
   assert.deepEqual(await check('/exports'), declared);
+});
+
+test('the shared vectors (tests/vectors) in workerd, through the package from the tarball: every case, as in Node', async (t) => {
+  const res = await within(120_000, (await mf.getWorker('check')).fetch('http://check/vectors'), '/vectors');
+  const text = await res.text();
+  assert.equal(res.status, 200, `${text}\n${output}`);
+  const results = JSON.parse(text);
+  const files = {};
+  for (const file of VECTOR_FILES) files[file] = JSON.parse(await readFile(join(root, 'tests', 'vectors', file), 'utf8'));
+  for (const file of VECTOR_FILES) {
+    await t.test(file, async (t) => {
+      const mine = results.filter((r) => r.file === file);
+      assert.equal(mine.length, files[file].cases.length, `${file}: one result per case`);
+      for (const r of mine) await t.test(r.name, () => assert.ok(r.ok, r.message));
+    });
+  }
+  const node = await import(pathToFileURL(join(project, 'node_modules', 'caspio-auth', 'node.js')).href);
+  await t.test('the same cases and results as in Node', async () => assert.deepEqual(results, await runVectors({ caspio: node, files })));
+  t.diagnostic(`${results.filter((r) => r.ok).length} of ${results.length} cases pass in workerd`);
 });
 
 test('kvStorage: the state JSON under one key, expiring as the client\'s write step says (the core\'s TTL); no lock', async () => {

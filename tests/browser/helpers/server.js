@@ -1,7 +1,6 @@
 // A small static server on 127.0.0.1 for the browser suites: the package (js/) at /pkg/,
 // the same with caspio.wasm sent as application/octet-stream at /pkg-octet/ (no streaming
-// compilation), the shared vectors at /vectors/, the test pages at /pages/, the Node suites'
-// runtime-neutral helpers at /js-helpers/, and extra
+// compilation), the shared vectors at /vectors/, the test pages at /pages/, and extra
 // folders (an esbuild bundle) where a suite mounts them. It logs what it served, so that a
 // test can tell which caspio.wasm a page loaded and with which type.
 import { createServer } from 'node:http';
@@ -33,7 +32,6 @@ export async function startStaticServer(mounts = {}) {
     '/pkg-octet/': { dir: here('../../../js/'), wasmType: 'application/octet-stream' },
     '/vectors/': { dir: here('../../vectors/') },
     '/pages/': { dir: here('./pages/') },
-    '/js-helpers/': { dir: here('../../js/helpers/') },
   };
   for (const [prefix, dir] of Object.entries(mounts)) roots[prefix] = { dir };
   const log = [];
