@@ -170,7 +170,7 @@ export function fileStorage(path, options = {}) {
       }
     },
 
-    async lock() {
+    async lock({ signal } = {}) {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const me = newOwner();
       const record = JSON.stringify(me);
@@ -191,7 +191,9 @@ export function fileStorage(path, options = {}) {
         if (Date.now() >= deadline) {
           throw new Error(`caspio-auth: waited ${lockTimeout} ms for the token file lock ${lockPath}${describeOwner(seen.owner)}; if no program using this token file is running, delete the lock file`);
         }
+        signal?.throwIfAborted();
         await new Promise((resolve) => { setTimeout(resolve, LOCK_POLL_MS + Math.random() * LOCK_POLL_MS); });
+        signal?.throwIfAborted();
       }
     },
 

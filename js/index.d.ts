@@ -70,9 +70,10 @@ export interface Storage {
    * returns the function that releases it. The client first reads the state without it (a
    * valid token stored by another sharer takes no lock); when it needs a token request, it
    * holds the lock from reading the state again to storing the new one, so that sharers make
-   * one token request between them.
+   * one token request between them. The client aborts signal when it stops waiting (after
+   * the token timeout): a storage that polls for its lock should then stop and reject.
    */
-  lock?(): Promise<() => Promise<void> | void>;
+  lock?(options?: { signal?: AbortSignal }): Promise<() => Promise<void> | void>;
   /**
    * Optional, for a store that others write (the tabs sharing a webStorage): calls onChange
    * when another writer stored a new state, and returns the function that stops it. The

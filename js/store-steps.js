@@ -8,10 +8,17 @@ import { CaspioStateError } from './errors.js';
  * @param {import('./index.js').Storage} storage @param {number} timeoutMs
  */
 export async function lock(storage, timeoutMs) {
-  const pending = Promise.resolve().then(() => storage.lock?.());
+  // The signal tells a storage that polls for its lock (fileStorage) to stop when the step
+  // gives up, so that a script that is done is not kept alive by the polling.
+  const abort = new AbortController();
+  const pending = Promise.resolve().then(() => storage.lock?.({ signal: abort.signal }));
   let timer;
   const late = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`caspio-auth: the storage's lock was not granted within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => {
+      const err = new Error(`caspio-auth: the storage's lock was not granted within ${timeoutMs} ms`);
+      abort.abort(err);
+      reject(err);
+    }, timeoutMs);
   });
   try {
     const release = await Promise.race([pending, late]);

@@ -320,3 +320,19 @@ test('two Node processes sharing one token file log in once', async () => {
     }
   }
 });
+
+test('a wait for a held token-file lock stops when the client gives up, not after lockTimeout', async () => {
+  const storage = fileStorage(join(dir, `held-${++n}`, 'token.json'), { lockTimeout: 60_000 });
+  const release = await storage.lock();
+  try {
+    const started = Date.now();
+    await assert.rejects(storage.lock({ signal: AbortSignal.timeout(150) }), (err) => {
+      assert.equal(err.name, 'TimeoutError', `${err}`);
+      return true;
+    });
+    const waited = Date.now() - started;
+    assert.ok(waited < 5_000, `the abandoned wait went on for ${waited} ms`);
+  } finally {
+    await release();
+  }
+});
