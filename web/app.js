@@ -39,6 +39,7 @@ function fillForm(s) {
   /** @type {HTMLSelectElement} */ ($('api-version')).value = s.apiVersion ?? 'v2';
   /** @type {HTMLSelectElement} */ ($('credentials')).value = s.credentials ?? 'body';
   /** @type {HTMLSelectElement} */ ($('token-storage')).value = s.tokenStorage ?? 'session';
+  /** @type {HTMLInputElement} */ ($('refresh-margin-input')).value = typeof s.refreshMargin === 'number' ? String(s.refreshMargin) : '';
   remember.checked = Boolean(s.rememberSecret);
   $('remember-warning').hidden = !remember.checked;
   showKind();
@@ -58,6 +59,8 @@ function readForm() {
     credentials: /** @type {any} */ (value('credentials')),
     clientId: value('clientId'),
     tokenStorage: /** @type {any} */ (value('tokenStorage')),
+    // Empty leaves the client's default; the client judges the number (and names what is wrong).
+    refreshMargin: value('refreshMargin') === '' ? null : Number(value('refreshMargin')),
     rememberSecret: remember.checked,
   };
   const required = {
@@ -69,6 +72,7 @@ function readForm() {
     if (settings[name] === '') throw invalid(name, message);
   }
   if (secretInput.value === '') throw invalid('clientSecret', 'Give the Client Secret of the Web services profile.');
+  if (Number.isNaN(settings.refreshMargin)) throw invalid('refreshMargin', 'Give the refresh margin as a number of seconds, or leave it empty for the client\'s default.');
   return settings;
 }
 
@@ -195,7 +199,7 @@ async function start() {
       showError(connectError, err, 'The saved settings cannot be used');
       return;
     }
-    if (!session.secretKnown) secretInput.placeholder = 'needed again once the access token expires';
+    if (!session.secretKnown) secretInput.placeholder = 'needed again once the access token is due for a refresh';
     if (await firstCall()) {
       showForm(false);
       announce(`Session restored: ${session.settings?.clientId} at ${session.resourceBase}.`, 'ok');

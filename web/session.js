@@ -1,5 +1,6 @@
 // The page's one connection to a Caspio account: the caspio-auth client, where its tokens
-// are kept, and what the token panel shows. The secret lives in this module's memory only,
+// are kept, and what the token panel shows (the client's status(): the page works out no
+// expiry, margin or count of its own). The secret lives in this module's memory only,
 // unless the user asks to remember it (then in localStorage).
 //
 // Storage keys: the package's token state ("caspio-auth:<token URL>#<client ID>", in
@@ -13,18 +14,20 @@ export const KEY_PREFIX = 'caspio-auth';
 const SETTINGS_KEY = 'caspio-auth-admin:settings';
 const SECRET_KEY = 'caspio-auth-admin:secret';
 
-/** What the client refreshes ahead of expiry (the package's default refreshMargin). */
-const REFRESH_MARGIN_MS = 300_000;
-
-/** Stands in for the secret in a session restored without it; never sent (see #guardedFetch). */
+/**
+ * Stands in for the secret in a session restored without it. Never sent: such a client is
+ * made with hold: 'all', so it sends no token request at all (see connect).
+ */
 const NO_SECRET = 'secret-not-in-memory';
 
 /**
- * The connection settings the form edits; everything but the secret.
+ * The connection settings the form edits; everything but the secret. refreshMargin is the
+ * client's option, in seconds; null (or absent, in settings an older page saved) leaves
+ * the client's default.
  * @typedef {{endpointKind: 'integrationUrl' | 'account' | 'urls', integrationUrl: string,
  *   account: string, tokenUrl: string, resourceUrl: string, apiVersion: 'v2' | 'v3',
  *   credentials: 'body' | 'basic', clientId: string, tokenStorage: 'session' | 'local',
- *   rememberSecret: boolean}} Settings
+ *   refreshMargin?: number | null, rememberSecret: boolean}} Settings
  */
 
 /**
@@ -32,12 +35,19 @@ const NO_SECRET = 'secret-not-in-memory';
  * @typedef {{at: number, type: string, grant?: string, status?: number, message?: string}} LoggedEvent
  */
 
-/** A call that needs the Client Secret, in a session restored without it. */
+/**
+ * A token request the client held (TOKEN_REQUEST_HELD) in a session restored without the
+ * Client Secret: the page asks for the secret. The held error is its cause.
+ */
 export class NeedSecretError extends Error {
   code = 'NEED_SECRET';
-  constructor(why) {
-    super(`${why} Enter the Client Secret and press Connect: the stored refresh token is used, so no new login is needed.`);
+  /** @param {string} why @param {{grant?: string, cause?: unknown}} [details] */
+  constructor(why, { grant = '', cause } = {}) {
+    super(grant === 'refresh_token'
+      ? `${why} Enter the Client Secret and press Connect: the stored refresh token is used, so no new login is needed.`
+      : `${why} Enter the Client Secret and press Connect.`, { cause });
     this.name = 'NeedSecretError';
+    this.grant = grant;
   }
 }
 
@@ -46,20 +56,14 @@ export class Session extends EventTarget {
   client = null;
   /** @type {Settings | null} */
   settings = null;
-  /** The token state as last stored (the package's versioned format), or null. */
-  state = null;
   /** A token request in flight: its grant; else ''. */
   requesting = '';
-  /** The last token error, until a token arrives. @type {Error | null} */
+  /** The last token error (or NeedSecretError), until a token arrives. @type {Error | null} */
   error = null;
   /** @type {LoggedEvent[]} */
   events = [];
 
   #secret = '';
-  /** Set when the guard answered a token request in place of a session without the secret. */
-  #blocked = false;
-  /** @type {import('caspio-auth').Storage | null} */
-  #store = null;
   #generation = 0;
 
   get connected() { return this.client !== null; }
@@ -70,22 +74,25 @@ export class Session extends EventTarget {
   get apiVersion() { return this.client?.toJSON().apiVersion ?? 'v2'; }
 
   /**
-   * What the token panel shows: 'none', 'valid', 'expired', 'requesting' or 'error'.
-   * @param {number} [now]
+   * What the client knows of its tokens now (margin, expiries, lease, counters), or null
+   * when not connected. It makes no request.
+   * @returns {import('caspio-auth').ClientStatus | null}
    */
-  phase(now = Date.now()) {
-    if (this.requesting) return 'requesting';
-    if (this.error) return 'error';
-    const s = this.ownState();
-    if (!s?.access_token) return s?.refresh_token ? 'expired' : 'none';
-    return s.expires_at > now ? 'valid' : 'expired';
+  status() {
+    return this.client?.status() ?? null;
   }
 
-  /** The stored state if it is this client's (a state of another client is replaced on the next login). */
-  ownState() {
-    const s = this.state;
-    if (!s || !this.settings || s.client_id !== this.settings.clientId) return null;
-    return s;
+  /**
+   * What the token panel shows: 'none', 'valid' (the next request is sent with the token
+   * the client holds), 'expired' (it needs a refresh or a login first), 'requesting',
+   * 'held' (that needs the Client Secret) or 'error'.
+   */
+  phase() {
+    if (this.requesting) return 'requesting';
+    if (this.error) return this.error instanceof NeedSecretError ? 'held' : 'error';
+    const s = this.status();
+    if (s?.next === 'lease') return 'valid';
+    return s?.accessTokenExpiresAt || s?.refreshTokenExpiresAt ? 'expired' : 'none';
   }
 
   /** The settings saved by an earlier visit (this tab first, then this device). @returns {Settings | null} */
@@ -113,8 +120,9 @@ export class Session extends EventTarget {
    * again does not log in again). Throws the package's TypeError or CaspioConfigError when
    * the settings are not usable; makes no request.
    * @param {Settings} settings
-   * @param {string} secret '' restores a session without the secret: the stored access
-   *   token is used while it is valid, and anything needing the secret asks for it.
+   * @param {string} secret '' restores a session without the secret: the client uses the
+   *   stored access token while it is valid, and holds every token request (the page then
+   *   asks for the secret).
    */
   async connect(settings, secret) {
     const generation = ++this.#generation;
@@ -124,6 +132,10 @@ export class Session extends EventTarget {
       clientId: settings.clientId,
       clientSecret: secret || NO_SECRET,
       credentials: settings.credentials,
+      ...(typeof settings.refreshMargin === 'number' ? { refreshMargin: settings.refreshMargin } : {}),
+      // Without the secret, a refresh (which Caspio takes with the secret) or a login could
+      // carry only the stand-in: the client sends neither, and says so with TOKEN_REQUEST_HELD.
+      ...(secret ? {} : { hold: /** @type {const} */ ('all') }),
     };
     // A first client, which stores nothing, checks the options and names the token URL,
     // which keys the stored state: the package's own key, "caspio-auth:<token URL>#<client ID>",
@@ -141,15 +153,9 @@ export class Session extends EventTarget {
     if (moved !== null && area.getItem(key) === null) area.setItem(key, moved);
     other.removeItem(key);
 
-    const store = observe(caspio.webStorage(area, key), (state) => {
-      if (generation !== this.#generation) return;
-      this.state = state;
-      this.#changed();
-    });
     const client = await caspio.createClient({
       ...options,
-      storage: store,
-      fetch: (input, init) => this.#guardedFetch(input, init),
+      storage: caspio.webStorage(area, key),
       onEvent: (event) => { if (generation === this.#generation) this.#onEvent(event); },
     });
     if (generation !== this.#generation) {
@@ -160,7 +166,6 @@ export class Session extends EventTarget {
     this.client = client;
     this.settings = { ...settings };
     this.#secret = secret;
-    this.#store = store;
     this.error = null;
     this.requesting = '';
 
@@ -171,7 +176,6 @@ export class Session extends EventTarget {
       if (settings.rememberSecret) localStorage.setItem(SECRET_KEY, secret);
       else localStorage.removeItem(SECRET_KEY);
     }
-    this.state = await this.#readState();
     this.dispatchEvent(new Event('connected'));
     this.#changed();
   }
@@ -203,8 +207,6 @@ export class Session extends EventTarget {
     this.client = null;
     this.settings = null;
     this.#secret = '';
-    this.#store = null;
-    this.state = null;
     this.error = null;
     this.requesting = '';
     this.events = [];
@@ -220,90 +222,64 @@ export class Session extends EventTarget {
     this.#changed();
   }
 
-  /**
-   * client.fetch, after checking that a session without the secret still has a token.
-   * @param {string} path
-   * @param {RequestInit} [init]
-   */
+  /** client.fetch. @param {string} path @param {RequestInit} [init] */
   async fetch(path, init) {
     const client = this.#requireClient();
-    if (!this.secretKnown) this.#requireUsableToken();
-    return this.#guarded(() => client.fetch(path, init));
+    return this.#guarded('token', () => client.fetch(path, init));
   }
 
-  /** The current access token (for "copy as curl" with the token). */
+  /** The current access token (for Show and "copy as curl" with the token). */
   async token() {
     const client = this.#requireClient();
-    if (!this.secretKnown) this.#requireUsableToken();
-    return this.#guarded(() => client.token());
+    return this.#guarded('token', () => client.token());
   }
 
-  /** Runs a client call; a token request the guard stopped becomes a NeedSecretError. */
-  async #guarded(call) {
-    this.#blocked = false;
+  async authenticate() {
+    const client = this.#requireClient();
+    return this.#guarded('authenticate', () => client.authenticate());
+  }
+
+  async refresh() {
+    const client = this.#requireClient();
+    return this.#guarded('refresh', () => client.refresh());
+  }
+
+  /**
+   * Runs a client call; a token request the client held (a session without the secret)
+   * becomes a NeedSecretError, which the page answers by asking for the secret.
+   * @template T
+   * @param {'token' | 'authenticate' | 'refresh'} what
+   * @param {() => Promise<T>} call
+   * @returns {Promise<T>}
+   */
+  async #guarded(what, call) {
     try {
       return await call();
     } catch (err) {
-      if (!this.#blocked) throw err;
-      throw this.#needSecret(new NeedSecretError('The server no longer accepts the stored access token, and getting a new one needs the Client Secret.'));
+      if (/** @type {any} */ (err)?.code !== 'TOKEN_REQUEST_HELD') throw err;
+      const grant = /** @type {any} */ (err).grant ?? '';
+      this.error = new NeedSecretError(this.#whyHeld(what, grant), { grant, cause: err });
+      this.#log({ type: 'held', grant });
+      this.dispatchEvent(new CustomEvent('needsecret', { detail: this.error }));
+      throw this.error;
     } finally {
       this.#changed();
     }
   }
 
-  async authenticate() {
-    const client = this.#requireClient();
-    if (!this.secretKnown) throw new NeedSecretError('Logging in needs the Client Secret.');
-    return client.authenticate();
-  }
-
-  async refresh() {
-    const client = this.#requireClient();
-    if (!this.secretKnown) throw new NeedSecretError('Refreshing needs the Client Secret (Caspio takes it with the refresh token).');
-    return client.refresh();
+  /** Why a call needs the secret, from the call and what the client says of its tokens. */
+  #whyHeld(what, grant) {
+    if (what === 'authenticate') return 'Logging in needs the Client Secret.';
+    if (what === 'refresh') return 'Refreshing needs the Client Secret (Caspio takes it with the refresh token).';
+    if ((this.status()?.revoked ?? 0) > 0) return 'The server no longer accepts the stored access token, and getting a new one needs the Client Secret.';
+    return grant === 'refresh_token'
+      ? 'This session was restored without the Client Secret, and its access token is due for a refresh.'
+      : 'This session was restored without the Client Secret, and it holds no usable refresh token: a new login is needed.';
   }
 
   #requireClient() {
     if (!this.client) throw new Error('Not connected: fill in the connection form and press Connect.');
     return this.client;
-  }
-
-  #requireUsableToken() {
-    const s = this.ownState();
-    if (!s?.access_token || s.expires_at - REFRESH_MARGIN_MS <= Date.now()) {
-      throw this.#needSecret(new NeedSecretError('This session was restored without the Client Secret, and its access token has expired.'));
-    }
-  }
-
-  /** Tells the page (which opens the form) and returns err. @param {NeedSecretError} err */
-  #needSecret(err) {
-    this.dispatchEvent(new CustomEvent('needsecret', { detail: err }));
-    return err;
-  }
-
-  async #readState() {
-    try {
-      return await this.#store?.get() ?? null;
-    } catch {
-      return null; // unreadable: the client discards it and says so in an event
-    }
-  }
-
-  /**
-   * The client's fetch. In a session restored without the secret, a token request would
-   * carry a stand-in: it is answered here, as a refusal that leaves the stored refresh
-   * token alone (invalid_request, not invalid_grant), instead of reaching the server.
-   * @param {RequestInfo | URL} input
-   * @param {RequestInit} [init]
-   */
-  #guardedFetch(input, init) {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    if (!this.#secret && this.client && url === this.client.toJSON().tokenUrl) {
-      this.#blocked = true;
-      const body = { error: 'invalid_request', error_description: 'the admin page has no Client Secret in memory; enter it and press Connect' };
-      return Promise.resolve(new Response(JSON.stringify(body), { status: 400, headers: { 'content-type': 'application/json' } }));
-    }
-    return globalThis.fetch(input, init);
   }
 
   /** @param {import('caspio-auth').ClientEvent} event */
@@ -319,18 +295,20 @@ export class Session extends EventTarget {
         break;
       case 'token_error':
         this.requesting = '';
-        this.error = !this.#secret
-          ? new NeedSecretError('Getting a new token needs the Client Secret.')
-          : event.error ?? new Error('the token request failed');
+        this.error = event.error ?? new Error('the token request failed');
         break;
       default:
         break;
     }
-    if (!this.#secret && event.type === 'token_request') return; // never sent: see #guardedFetch
-    this.events.unshift({
-      at: Date.now(), type: event.type, grant: event.grant, status: this.#secret ? event.status : undefined,
+    this.#log({
+      type: event.type, grant: event.grant, status: event.status,
       message: event.type === 'token_error' ? this.error?.message : event.type === 'storage_error' ? event.error?.message : undefined,
     });
+  }
+
+  /** Adds an entry to the event log, newest first. @param {Omit<LoggedEvent, 'at'>} entry */
+  #log(entry) {
+    this.events.unshift({ at: Date.now(), ...entry });
     this.events.length = Math.min(this.events.length, 12);
     this.#changed();
   }
@@ -345,38 +323,4 @@ function endpointOptions(s) {
     case 'urls': return { tokenUrl: s.tokenUrl.trim(), resourceUrl: s.resourceUrl.trim() };
     default: return { integrationUrl: s.integrationUrl.trim() };
   }
-}
-
-/**
- * Wraps a storage so that the page sees every state the client reads or stores (and that
- * other tabs store): the token panel shows expiry, refresh-token age and counts from it.
- * @param {import('caspio-auth').Storage} store
- * @param {(state: any) => void} onState
- * @returns {import('caspio-auth').Storage}
- */
-function observe(store, onState) {
-  const wrapped = {
-    async get() {
-      const state = await store.get();
-      onState(state ?? null);
-      return state;
-    },
-    async set(state) {
-      await store.set(state);
-      onState(structuredClone(state));
-    },
-    async delete() {
-      await store.delete();
-      onState(null);
-    },
-  };
-  if (typeof store.lock === 'function') wrapped.lock = () => store.lock();
-  if (typeof store.subscribe === 'function') {
-    // Another tab stored a state: the client rereads it at its next request; the panel now.
-    wrapped.subscribe = (onChange) => store.subscribe(() => {
-      onChange();
-      store.get().then((state) => onState(state ?? null), () => {});
-    });
-  }
-  return wrapped;
 }

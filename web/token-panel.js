@@ -1,18 +1,16 @@
-// The token panel: what the client holds (from the stored state it reads and writes), a
-// live countdown to the access token's expiry, the refresh token's age against Caspio's
-// limits, the counts of logins and refreshes, and the buttons to log in or refresh now.
-import { $, el, announce, showError, clearError, formatCountdown, formatAge, formatDate, formatNumber } from './ui.js';
-
-const DAY = 24 * 3600 * 1000;
-/** A refresh token never used expires 60 days after it was minted; a used one after a year. */
-const UNUSED_LIMIT = 60 * DAY;
-const USED_LIMIT = 365 * DAY;
+// The token panel: what the client knows of its tokens, as its status() tells (the page
+// computes no expiry, margin or limit of its own): a live countdown to the access token's
+// expiry, when the client stops using it and refreshes (its refresh margin), when the
+// refresh token expires, the counts of logins, refreshes and token requests, and the
+// buttons to log in or refresh now.
+import { $, el, announce, showError, clearError, formatCountdown, formatSpan, formatDate, formatNumber } from './ui.js';
 
 const PHASES = {
   none: ['No token', 'pill-none'],
   valid: ['Valid', 'pill-ok'],
   expired: ['Expired', 'pill-warn'],
   requesting: ['Refreshing…', 'pill-busy'],
+  held: ['Secret needed', 'pill-warn'],
   error: ['Error', 'pill-error'],
 };
 
@@ -21,15 +19,32 @@ export function mountTokenPanel(session) {
   const showButton = /** @type {HTMLButtonElement} */ ($('token-show'));
   const authButton = /** @type {HTMLButtonElement} */ ($('authenticate-button'));
   const refreshButton = /** @type {HTMLButtonElement} */ ($('refresh-button'));
-  let revealed = false;
+  /** The access token shown by Show, and the expiry it came with; '' when masked. */
+  let revealed = '';
+  let revealedExpiry = 0;
   /** An error of the buttons that made no token request (a NeedSecretError, say). */
   let actionError = null;
   /** The error the alert box shows, so that it is written (and read out) once. */
   let shownError = null;
 
-  showButton.addEventListener('click', () => {
-    revealed = !revealed;
-    render();
+  showButton.addEventListener('click', async () => {
+    if (revealed) {
+      revealed = '';
+      render();
+      return;
+    }
+    // The token the client would send now: its lease, or a new token if one is due.
+    showButton.disabled = true;
+    try {
+      const token = await session.token();
+      revealed = token.accessToken;
+      revealedExpiry = token.expiresAt.getTime();
+    } catch (err) {
+      actionError = err;
+    } finally {
+      render();
+      renderError();
+    }
   });
 
   /** @param {'authenticate' | 'refresh'} what */
@@ -53,54 +68,63 @@ export function mountTokenPanel(session) {
 
   function render() {
     const now = Date.now();
-    const phase = session.phase(now);
+    const s = session.status();
+    const phase = session.phase();
+    const expiresAt = s?.accessTokenExpiresAt?.getTime() ?? 0;
     const [label, cls] = PHASES[phase];
     const pill = $('token-state');
-    pill.textContent = phase === 'requesting' && session.requesting === 'client_credentials' ? 'Logging in…' : label;
+    pill.textContent = phase === 'requesting' && session.requesting === 'client_credentials' ? 'Logging in…'
+      : phase === 'expired' && expiresAt > now ? 'Refresh due' : label;
     pill.className = `pill ${cls}`;
     pill.dataset.phase = phase;
 
-    const s = session.ownState();
-    $('token-countdown').textContent = s?.access_token ? formatCountdown(s.expires_at - now) : '—';
+    $('token-countdown').textContent = expiresAt ? formatCountdown(expiresAt - now) : '—';
 
+    // When the client stops sending the token and gets a new one: its lease ends the
+    // refresh margin before expiry.
+    const until = s?.leaseValidUntil ?? null;
+    $('lease-line').hidden = !(s && until);
+    if (s && until) {
+      $('lease-until').replaceChildren(timeOf(until));
+      $('refresh-margin').textContent = formatSpan(s.refreshMargin * 1000);
+    }
+
+    // A new token is masked again.
+    if (revealed && revealedExpiry !== expiresAt) revealed = '';
     const value = $('token-value');
-    if (s?.access_token) {
-      value.textContent = revealed ? s.access_token : '•'.repeat(24);
+    if (expiresAt) {
+      value.textContent = revealed || '•'.repeat(24);
       value.className = revealed ? 'token-revealed' : 'token-masked';
-      showButton.disabled = false;
+      showButton.disabled = phase === 'requesting';
     } else {
-      revealed = false;
+      revealed = '';
       value.textContent = '—';
       value.className = 'token-masked';
       showButton.disabled = true;
     }
     showButton.textContent = revealed ? 'Hide' : 'Show';
-    showButton.setAttribute('aria-pressed', String(revealed));
+    showButton.setAttribute('aria-pressed', String(Boolean(revealed)));
     showButton.setAttribute('aria-label', revealed ? 'Hide the access token' : 'Show the access token');
 
-    const meter = /** @type {HTMLMeterElement} */ ($('refresh-meter'));
-    if (s?.refresh_token && s.refresh_issued_at) {
-      const used = Boolean(s.refresh_used_at);
-      const limit = used ? USED_LIMIT : UNUSED_LIMIT;
-      const age = Math.max(0, now - s.refresh_issued_at);
-      $('refresh-age').textContent = formatAge(age);
-      $('refresh-limit').textContent = used
-        ? `of 1 year (used): expires ${formatDate(s.refresh_issued_at + limit)}`
-        : `of 60 days if never used, 1 year once used: expires ${formatDate(s.refresh_issued_at + limit)} unless used`;
-      meter.hidden = false;
-      meter.value = Math.min(1, age / limit);
+    const refreshExpiry = s?.refreshTokenExpiresAt ?? null;
+    const refresh = $('refresh-expiry');
+    $('refresh-expiry-help').hidden = !refreshExpiry;
+    if (refreshExpiry) {
+      const left = refreshExpiry.getTime() - now;
+      refresh.replaceChildren(left > 0 ? `in ${formatSpan(left, { coarse: true })}, ` : 'expired, ', timeOf(refreshExpiry));
     } else {
-      $('refresh-age').textContent = s ? 'no refresh token' : '—';
-      $('refresh-limit').textContent = '';
-      meter.hidden = true;
+      refresh.textContent = s?.accessTokenExpiresAt ? 'no refresh token' : '—';
     }
 
-    const logins = s?.counters?.logins ?? 0;
-    const refreshes = s?.counters?.refreshes ?? 0;
+    const logins = s?.logins ?? 0;
+    const refreshes = s?.refreshes ?? 0;
     $('token-counts').replaceChildren(
       el('strong', { id: 'token-logins' }, formatNumber(logins)), logins === 1 ? ' login · ' : ' logins · ',
       el('strong', { id: 'token-refreshes' }, formatNumber(refreshes)), refreshes === 1 ? ' refresh' : ' refreshes',
     );
+    const requests = (s?.tokenRequests.client_credentials ?? 0) + (s?.tokenRequests.refresh_token ?? 0);
+    $('token-requests-line').replaceChildren(el('strong', { id: 'token-requests' }, formatNumber(requests)),
+      requests === 1 ? ' token request sent, failed ones included' : ' token requests sent, failed ones included');
 
     authButton.disabled = !session.connected || phase === 'requesting';
     refreshButton.disabled = !session.connected || phase === 'requesting';
@@ -147,6 +171,12 @@ function describe(e) {
     case 'revoked': return 'The API refused the access token (401): it was dropped';
     case 'state_discarded': return 'The stored token state was unreadable and was discarded';
     case 'storage_error': return `The token storage failed${e.message ? `: ${e.message}` : ''}`;
+    case 'held': return `${e.grant === 'refresh_token' ? 'Refresh' : 'Login'} held: the Client Secret is not in memory, so nothing was sent`;
     default: return e.type;
   }
+}
+
+/** A <time> element showing t. @param {Date} t */
+function timeOf(t) {
+  return el('time', { dateTime: t.toISOString() }, formatDate(t));
 }

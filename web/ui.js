@@ -132,15 +132,27 @@ export function formatCountdown(ms) {
   return `${sec} s`;
 }
 
-/** "3 days", "5 hours", "12 minutes", "less than a minute". @param {number} ms */
-export function formatAge(ms) {
-  const minutes = Math.floor(ms / 60000);
-  if (minutes < 1) return 'less than a minute';
-  if (minutes < 60) return `${minutes} minute${minutes === 1 ? '' : 's'}`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 48) return `${hours} hour${hours === 1 ? '' : 's'}`;
-  const days = Math.floor(hours / 24);
-  return `${days} days`;
+/**
+ * A span of time: "1 h 30 min", "5 min", "45 s"; coarse, "59 days", "5 hours", "12 minutes",
+ * "less than a minute".
+ * @param {number} ms
+ * @param {{coarse?: boolean}} [options]
+ */
+export function formatSpan(ms, { coarse = false } = {}) {
+  if (coarse) {
+    const minutes = Math.floor(ms / 60000);
+    if (minutes < 1) return 'less than a minute';
+    if (minutes < 60) return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+    const hours = Math.floor(minutes / 60);
+    if (hours < 48) return `${hours} hour${hours === 1 ? '' : 's'}`;
+    return `${Math.floor(hours / 24)} days`;
+  }
+  const s = Math.round(ms / 1000);
+  const parts = [];
+  if (s >= 3600) parts.push(`${Math.floor(s / 3600)} h`);
+  if (s % 3600 >= 60) parts.push(`${Math.floor((s % 3600) / 60)} min`);
+  if (s % 60 > 0 || s === 0) parts.push(`${s % 60} s`);
+  return parts.join(' ');
 }
 
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });

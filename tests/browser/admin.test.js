@@ -12,6 +12,11 @@ import { startDemo } from './helpers/demo-server.js';
 const SECRET = 'sandbox-secret';
 const CLIENT_ID = 'sandbox-client';
 const LAPTOP = { width: 1280, height: 860 };
+/** What the sandbox answers a token request with, as Caspio does: expires_in 86399. */
+const TOKEN_LIFETIME_MS = 86_399_000;
+const DAY_MS = 24 * 3600 * 1000;
+/** The client's default refresh margin (index.d.ts: 300 s), as the page words it. */
+const DEFAULT_MARGIN = '5 min';
 
 /**
  * Console messages Chromium itself prints for a fetch answered 4xx. A test that provokes
@@ -50,10 +55,14 @@ async function api(path) {
   return res.json();
 }
 
-/** Opens the page in a fresh context; the returned check() asserts a clean console. */
-async function openPage({ viewport = LAPTOP, allow = [], permissions = [] } = {}) {
+/**
+ * Opens the page in a fresh context; the returned check() asserts a clean console. clock
+ * installs Playwright's clock, which runs with real time until a test moves it.
+ */
+async function openPage({ viewport = LAPTOP, allow = [], permissions = [], clock = false } = {}) {
   const context = await browser.newContext({ viewport });
   if (permissions.length > 0) await context.grantPermissions(permissions, { origin: demo.origin });
+  if (clock) await context.clock.install();
   const page = await context.newPage();
   const errors = collectErrors(page);
   await page.goto(demo.url);
@@ -69,10 +78,11 @@ async function openPage({ viewport = LAPTOP, allow = [], permissions = [] } = {}
 }
 
 /** Fills what the demo did not prefill and connects; waits for the table list. */
-async function connect(page, { credentials = 'body', apiVersion = 'v2', secret = SECRET, tokenStorage = 'session', remember = false } = {}) {
+async function connect(page, { credentials = 'body', apiVersion = 'v2', secret = SECRET, tokenStorage = 'session', remember = false, refreshMargin = '' } = {}) {
   await page.selectOption('#credentials', credentials);
   await page.selectOption('#api-version', apiVersion);
   await page.selectOption('#token-storage', tokenStorage);
+  if (refreshMargin !== '') await page.fill('#refresh-margin-input', String(refreshMargin));
   await page.fill('#client-secret', secret);
   if (remember) await page.check('#remember-secret');
   await page.click('#connect-button');
@@ -86,6 +96,18 @@ async function tableNames(page) {
 async function openTable(page, name) {
   await page.click(`#table-list button[data-table="${name}"]`);
   await page.waitForSelector('#grid tbody tr');
+}
+
+/** The instant a <time> element of the page shows, in Unix milliseconds. */
+async function shownTime(page, selector) {
+  return Date.parse(await page.getAttribute(`${selector} time`, 'datetime'));
+}
+
+/** Requests the page sends to the token endpoint, from now on. */
+function watchTokenRequests(page) {
+  const seen = [];
+  page.on('request', (r) => { if (r.url() === `${demo.origin}/oauth/token`) seen.push(r); });
+  return seen;
 }
 
 /** Every key and value of both storages, as one string per entry. */
@@ -129,6 +151,9 @@ describe('admin page', () => {
       await connect(page, { credentials });
       assert.deepEqual(await tableNames(page), ['Customers', 'Orders', 'Products']);
       await page.waitForSelector('#connection-badge.badge-on');
+      // With the margin left empty the client's default applies, as its status() reports it.
+      await page.waitForSelector('#lease-line:not([hidden])');
+      assert.equal(await page.textContent('#refresh-margin'), DEFAULT_MARGIN);
 
       assert.equal(tokenRequests.length, 1, 'one login');
       const body = new URLSearchParams(tokenRequests[0].postData() ?? '');
@@ -174,8 +199,20 @@ describe('admin page', () => {
     // The screenshot for the README: the first page of Orders at laptop width.
     await page.selectOption('#page-size', '25');
     await page.waitForSelector('#grid tbody tr[data-key="1"]');
+    await page.evaluate(() => window.scrollTo(0, 0));
     await shot(page, 'table-grid');
     // docs/admin-page.png, shown in README.md, is a copy of this screenshot, made by hand.
+
+    // The explorer shows v3's answers as they come: Pagination, and fields with IsFormula.
+    await page.click('[data-example="orders"]');
+    await page.waitForSelector('#ex-status.pill-ok');
+    let body = JSON.parse(await page.textContent('#ex-body-out'));
+    assert.deepEqual(body.Pagination, { PageNumber: 1, PageSize: 10, TotalCount: 2500 });
+    assert.equal(body.Result.length, 10);
+    await page.click('[data-example="fields"]');
+    await page.waitForFunction(() => document.getElementById('ex-body-out').textContent.includes('IsFormula'));
+    body = JSON.parse(await page.textContent('#ex-body-out'));
+    assert.ok(body.Result.every((f) => typeof f.IsFormula === 'boolean' && !('Editable' in f)), 'fields carry IsFormula');
     check();
     await context.close();
   });
@@ -245,6 +282,10 @@ describe('admin page', () => {
     await tableNames(page);
     await page.waitForSelector('#token-state[data-phase="valid"]');
     assert.match(await page.textContent('#token-countdown'), /^2[34] h \d\d m \d\d s$/);
+    // The refresh token's expiry, as the client reckons it: 60 days while it is unused.
+    const unused = await shownTime(page, '#refresh-expiry');
+    assert.ok(Math.abs(unused - Date.now() - 60 * DAY_MS) < DAY_MS, `an unused refresh token expires in about 60 days, not ${new Date(unused).toISOString()}`);
+    assert.match(await page.textContent('#refresh-expiry'), /^in 59 days, /);
 
     await sandbox('/__sandbox/clock?advance=25h', 'POST');
     await page.click('#tables-reload');
@@ -253,7 +294,10 @@ describe('admin page', () => {
     assert.equal(await page.isVisible('#tables-error'), false, 'the call succeeded');
     assert.equal(await page.textContent('#token-logins'), '1');
     assert.match(await page.textContent('#token-events'), /Refreshed: new access token/);
-    assert.match(await page.textContent('#refresh-limit'), /of 1 year \(used\)/);
+    // Used once, it lasts a year from when it was minted.
+    const used = await shownTime(page, '#refresh-expiry');
+    assert.ok(Math.abs(used - unused - 305 * DAY_MS) < 60_000, `a used refresh token expires a year after it was minted, not ${new Date(used).toISOString()}`);
+    assert.equal(await page.textContent('#token-requests'), '2', 'the client counts a login and a refresh');
     const stats = await sandbox('/__sandbox/stats');
     assert.equal(stats.token_requests.client_credentials, 1);
     assert.equal(stats.token_requests.refresh_token, 1);
@@ -324,7 +368,7 @@ describe('admin page', () => {
     await context.close();
   });
 
-  test('a session restored without the secret asks for it once the token is refused, then refreshes', async () => {
+  test('a session restored without the secret asks for it once the token is refused, sending no token request, then refreshes', async () => {
     const { page, context, check } = await openPage({ allow: [failedLoad(401)] });
     await connect(page);
     await tableNames(page);
@@ -332,14 +376,26 @@ describe('admin page', () => {
     await page.waitForSelector('body[data-ready="true"]');
     await tableNames(page);
     assert.equal(await page.inputValue('#client-secret'), '', 'the secret did not survive the reload');
+    assert.equal(await page.textContent('#token-requests'), '1');
 
+    const sent = watchTokenRequests(page);
     await sandbox('/__sandbox/clock?advance=25h', 'POST');
     await page.click('#tables-reload');
     await page.waitForSelector('#connect-error:not([hidden])');
-    assert.match(await page.textContent('#connect-error'), /needs the Client Secret/);
+    assert.match(await page.textContent('#connect-error'), /The server no longer accepts the stored access token, and getting a new one needs the Client Secret/);
     assert.equal(await page.isVisible('#client-secret'), true, 'the form is open to take it');
+    assert.equal(await page.getAttribute('#client-secret', 'placeholder'), 'needed now');
+    assert.equal(await page.getAttribute('#token-state', 'data-phase'), 'held');
+    const events = await page.textContent('#token-events');
+    assert.match(events, /The API refused the access token \(401\)/);
+    assert.match(events, /Refresh held: the Client Secret is not in memory, so nothing was sent/);
+    assert.doesNotMatch(events, /Token request/);
+    // The client held the refresh: nothing left the page, and its counter did not move.
+    assert.equal(sent.length, 0, 'no token request left the page');
+    assert.equal(await page.textContent('#token-requests'), '1');
     let stats = await sandbox('/__sandbox/stats');
-    assert.equal(stats.token_requests.refresh_token ?? 0, 0, 'no token request went out without the secret');
+    assert.equal(stats.token_requests.refresh_token ?? 0, 0, 'no token request reached the server');
+    assert.equal(stats.token_requests.client_credentials, 1);
 
     await page.fill('#client-secret', SECRET);
     await page.press('#client-secret', 'Enter');
@@ -348,6 +404,92 @@ describe('admin page', () => {
     stats = await sandbox('/__sandbox/stats');
     assert.equal(stats.token_requests.client_credentials, 1, 'the stored refresh token was used: no new login');
     assert.equal(stats.token_requests.refresh_token, 1);
+    assert.equal(sent.length, 1);
+    assert.equal(new URLSearchParams(sent[0].postData() ?? '').get('grant_type'), 'refresh_token');
+    check();
+    await context.close();
+  });
+
+  test("a session restored without the secret uses the stored token until the client's lease ends, then asks for the secret without a request", async () => {
+    const { page, context, check } = await openPage({ clock: true });
+    await connect(page);
+    await tableNames(page);
+    const leaseEnd = await shownTime(page, '#lease-until');
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    await tableNames(page);
+    await page.waitForSelector('#token-state[data-phase="valid"]');
+    assert.equal(await page.textContent('#token-requests'), '1');
+    assert.equal(await shownTime(page, '#lease-until'), leaseEnd, 'the stored token, as the client read it back');
+    let stats = await sandbox('/__sandbox/stats');
+    assert.equal(stats.token_requests.client_credentials, 1, 'the reload made no login');
+
+    // The page's clock passes the end of the lease, still short of the token's expiry: the
+    // client would refresh now, and holds that request.
+    const sent = watchTokenRequests(page);
+    const resourceRequests = stats.resource_requests;
+    await page.clock.setSystemTime(leaseEnd + 1000);
+    await page.waitForSelector('#token-state[data-phase="expired"]');
+    assert.equal(await page.textContent('#token-state'), 'Refresh due');
+    await page.click('#tables-reload');
+    await page.waitForSelector('#connect-error:not([hidden])');
+    const message = await page.textContent('#connect-error');
+    assert.match(message, /The Client Secret is needed/);
+    assert.match(message, /restored without the Client Secret, and its access token is due for a refresh/);
+    assert.match(message, /the stored refresh token is used, so no new login is needed/);
+    assert.equal(await page.getAttribute('#token-state', 'data-phase'), 'held');
+    assert.match(await page.textContent('#token-events'), /Refresh held/);
+    assert.equal(await page.textContent('#token-requests'), '1', 'the client counted no token request');
+    assert.equal(sent.length, 0, 'no token request left the page');
+    stats = await sandbox('/__sandbox/stats');
+    assert.deepEqual([stats.token_requests.client_credentials, stats.token_requests.refresh_token ?? 0], [1, 0]);
+    assert.equal(stats.resource_requests, resourceRequests, 'not even the resource request was sent');
+    await hideToast(page);
+    await page.locator('#token-heading').locator('xpath=ancestor::section').screenshot({ path: join(ARTIFACTS, 'admin-token-held.png') });
+
+    await page.fill('#client-secret', SECRET);
+    await page.press('#client-secret', 'Enter');
+    await page.waitForSelector('#connection-badge.badge-on');
+    await page.waitForSelector('#token-state[data-phase="valid"]');
+    assert.equal(await page.textContent('#token-refreshes'), '1');
+    assert.equal(await page.textContent('#token-requests'), '2');
+    assert.equal(sent.length, 1);
+    assert.equal(new URLSearchParams(sent[0].postData() ?? '').get('grant_type'), 'refresh_token');
+    check();
+    await context.close();
+  });
+
+  test('the token panel shows the refresh margin and lease the client reports; the client judges the margin', async () => {
+    const { page, context, check } = await openPage();
+    // A margin the client refuses: its message, and no request.
+    const sent = watchTokenRequests(page);
+    await connect(page, { refreshMargin: 86400 });
+    await page.waitForSelector('#connect-error:not([hidden])');
+    assert.match(await page.textContent('#connect-error'), /These settings cannot be used.*refreshMargin/s);
+    assert.equal(sent.length, 0);
+
+    const before = Date.now();
+    await connect(page, { refreshMargin: 3600 });
+    await tableNames(page);
+    const after = Date.now();
+    await page.waitForSelector('#lease-line:not([hidden])');
+    assert.equal(await page.textContent('#refresh-margin'), '1 h');
+    assert.match(await page.textContent('#lease-line'), /^Used until .+ \(refresh margin 1 h\)$/);
+    const leaseEnd = await shownTime(page, '#lease-until');
+    const hour = 3600 * 1000;
+    assert.ok(leaseEnd >= before + TOKEN_LIFETIME_MS - hour - 1000 && leaseEnd <= after + TOKEN_LIFETIME_MS - hour + 1000,
+      `the lease ends an hour before the token expires: ${new Date(leaseEnd).toISOString()}`);
+
+    // The margin is one of the saved settings.
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    await tableNames(page);
+    assert.equal(await page.inputValue('#refresh-margin-input'), '3600');
+    await page.waitForSelector('#lease-line:not([hidden])');
+    assert.equal(await page.textContent('#refresh-margin'), '1 h');
+    assert.equal(await shownTime(page, '#lease-until'), leaseEnd);
+    await hideToast(page);
+    await page.locator('#token-heading').locator('xpath=ancestor::section').screenshot({ path: join(ARTIFACTS, 'admin-token-margin.png') });
     check();
     await context.close();
   });
@@ -464,13 +606,13 @@ describe('admin page', () => {
   test('keyboard: the connect form is tabbed through in order and submitted with Enter', async () => {
     const { page, context, check } = await openPage();
     const order = [];
-    for (let i = 0; i < 11; i++) {
+    for (let i = 0; i < 12; i++) {
       await page.keyboard.press('Tab');
       order.push(await page.evaluate(() => document.activeElement?.id ?? ''));
     }
     assert.deepEqual(order, [
       'skip-link', 'endpoint-kind', 'integration-url', 'api-version', 'credentials', 'client-id',
-      'client-secret', 'token-storage', 'remember-secret', 'connect-button', 'forget-button',
+      'client-secret', 'token-storage', 'refresh-margin-input', 'remember-secret', 'connect-button', 'forget-button',
     ]);
     // Focus is visible: a 3 px outline on the focused control.
     const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineWidth);
