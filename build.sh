@@ -64,6 +64,16 @@ build() {
 	[ -n "$version" ] || { echo "build.sh: no VERSION in js/version.js" >&2; exit 1; }
 	GOOS=js GOARCH=wasm go build -trimpath -buildvcs=false \
 		-ldflags="-s -w -buildid= -X main.version=$version" -o js/caspio.wasm ./wasm
+	# The Node entry is one module (esbuild, pinned in package-lock.json): Node then loads a
+	# few modules at start-up instead of twenty. core.js and errors.js stay apart, so that the
+	# core and the error classes are one per realm for every importer, and with core.js the
+	# toolchain's wasm_exec.js, unmodified. Edit node-entry.js, not node.js.
+	need_node
+	log "build: js/node.js (node-entry.js bundled by esbuild)"
+	node_modules/.bin/esbuild js/node-entry.js --bundle --format=esm --platform=node --target=node20 --keep-names \
+		--external:./core.js --external:./errors.js --log-level=warning \
+		--banner:js="// Built by build.sh from node-entry.js and the modules it imports; edit those, not this file." \
+		--outfile=js/node.js
 }
 
 run_tests() {

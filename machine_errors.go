@@ -76,31 +76,69 @@ func EncodeError(err error) any {
 	if err == nil {
 		return nil
 	}
-	m := map[string]any{"kind": "", "message": err.Error()}
-	if k, ok := err.(interface{ Kind() string }); ok {
-		m["kind"] = k.Kind()
+	e := newMapEncoder()
+	encodeError(e, err)
+	return e.root
+}
+
+// AppendErrorJSON appends EncodeError's value as JSON text to dst ("null" for a nil error).
+func AppendErrorJSON(dst []byte, err error) []byte {
+	if err == nil {
+		return append(dst, "null"...)
 	}
-	switch e := err.(type) {
+	e := &jsonEncoder{b: append(dst, '{')}
+	encodeError(e, err)
+	return append(e.b, '}')
+}
+
+// encodeErrorField tells err as the field key of the value being encoded.
+func encodeErrorField(e encoder, key string, err error) {
+	if err == nil {
+		e.null(key)
+		return
+	}
+	e.object(key)
+	encodeError(e, err)
+	e.end()
+}
+
+// encodeError tells err's fields, once for EncodeError and AppendErrorJSON.
+func encodeError(e encoder, err error) {
+	kind := ""
+	if k, ok := err.(interface{ Kind() string }); ok {
+		kind = k.Kind()
+	}
+	e.str("kind", kind)
+	e.str("message", err.Error())
+	switch err := err.(type) {
 	case *ConfigError:
-		m["field"] = e.Field
+		e.str("field", err.Field)
 	case *OAuthError:
-		m["status"], m["grant"], m["error_code"] = float64(e.Status), e.Grant, e.ErrorCode
-		m["error_description"], m["error_uri"] = e.Description, e.URI
+		e.num("status", int64(err.Status))
+		e.str("grant", err.Grant)
+		e.str("error_code", err.ErrorCode)
+		e.str("error_description", err.Description)
+		e.str("error_uri", err.URI)
 	case *APIError:
-		m["status"], m["code"], m["resource"], m["request_id"] = float64(e.Status), e.Code, e.Resource, e.RequestID
+		e.num("status", int64(err.Status))
+		e.str("code", err.Code)
+		e.str("resource", err.Resource)
+		e.str("request_id", err.RequestID)
 	case *ResponseError:
-		m["status"], m["field"], m["location"] = float64(e.Status), e.Field, e.Location
+		e.num("status", int64(err.Status))
+		e.str("field", err.Field)
+		e.str("location", err.Location)
 	case *StateError:
-		m["field"] = e.Field
+		e.str("field", err.Field)
 	case *URLError:
-		m["ref"] = e.Ref
+		e.str("ref", err.Ref)
 	case *TokenError:
-		m["grant"] = e.Grant
-		if e.Cause != nil {
-			m["cause"] = EncodeError(e.Cause)
+		e.str("grant", err.Grant)
+		if err.Cause != nil {
+			encodeErrorField(e, "cause", err.Cause)
 		}
 	case *RedirectError:
-		m["status"], m["location"] = float64(e.Status), e.Location
+		e.num("status", int64(err.Status))
+		e.str("location", err.Location)
 	}
-	return m
 }

@@ -113,86 +113,127 @@ func (s Step) GoString() string { return s.String() }
 // "kind", then the fields of that kind in snake case, spans in "_ms". It reveals the
 // credentials a request carries and the tokens a state holds: the driver must send them.
 func (s Step) Encode() map[string]any {
-	m := map[string]any{"kind": s.Kind}
+	e := newMapEncoder()
+	s.encode(e)
+	return e.root
+}
+
+// AppendJSON appends Encode's value as JSON text to dst, without building it: the
+// WebAssembly driver hands a step to JavaScript as one string. Like Encode, it reveals the
+// credentials and tokens the step carries.
+func (s Step) AppendJSON(dst []byte) []byte {
+	e := &jsonEncoder{b: append(dst, '{')}
+	s.encode(e)
+	return append(e.b, '}')
+}
+
+// encode tells the step's fields, once for Encode and AppendJSON.
+func (s Step) encode(e encoder) {
+	e.str("kind", s.Kind)
 	if s.Flight != 0 {
-		m["flight"] = float64(s.Flight)
+		e.num("flight", int64(s.Flight))
 	}
 	if s.Landed != 0 {
-		m["landed"] = float64(s.Landed)
+		e.num("landed", int64(s.Landed))
 	}
 	switch s.Kind {
 	case StepTokenRequest:
-		headers := map[string]any{}
+		e.str("method", s.Request.Method)
+		e.str("url", s.Request.URL)
+		e.object("headers")
 		for name, value := range s.Request.Header {
-			headers[name] = value
+			if name != "Authorization" || s.Request.Authorization.IsZero() {
+				e.str(name, value)
+			}
 		}
 		if !s.Request.Authorization.IsZero() {
-			headers["Authorization"] = s.Request.Authorization.Reveal()
+			e.str("Authorization", s.Request.Authorization.Reveal())
 		}
-		m["method"], m["url"], m["headers"], m["body"] = s.Request.Method, s.Request.URL, headers, s.Request.Body.Reveal()
-		m["grant"], m["attempt"], m["timeout_ms"] = s.Request.Grant, float64(s.Attempt), float64(s.Timeout)
+		e.end()
+		e.str("body", s.Request.Body.Reveal())
+		e.str("grant", s.Request.Grant)
+		e.num("attempt", int64(s.Attempt))
+		e.num("timeout_ms", int64(s.Timeout))
 	case StepSend:
-		m["method"], m["url"], m["keep_body"] = s.Request.Method, s.Request.URL, s.KeepBody
-		m["authorization"] = s.Request.Authorization.Reveal()
+		e.str("method", s.Request.Method)
+		e.str("url", s.Request.URL)
+		e.flag("keep_body", s.KeepBody)
+		e.str("authorization", s.Request.Authorization.Reveal())
 		if s.Hops > 0 {
-			m["hops"] = float64(s.Hops)
+			e.num("hops", int64(s.Hops))
 		}
 	case StepLock:
-		m["timeout_ms"] = float64(s.Timeout)
+		e.num("timeout_ms", int64(s.Timeout))
 	case StepWait:
-		m["wait_ms"] = float64(s.Wait)
+		e.num("wait_ms", int64(s.Wait))
 	case StepWrite:
-		m["state"] = s.State.Encode()
-		m["expires_at"], m["ttl_ms"] = float64(s.ExpiresAt), float64(s.TTL)
+		encodeValue(e, "state", s.State.Encode())
+		e.num("expires_at", int64(s.ExpiresAt))
+		e.num("ttl_ms", int64(s.TTL))
 	case StepDone, StepFail:
-		m["lease"] = encodeLease(s.Lease)
-		m["status"] = s.Status.Encode()
+		if s.Lease.Authorization.IsZero() {
+			e.null("lease")
+		} else {
+			e.object("lease")
+			e.str("authorization", s.Lease.Authorization.Reveal())
+			e.num("valid_until", int64(s.Lease.ValidUntil))
+			e.end()
+		}
+		e.object("status")
+		s.Status.encode(e)
+		e.end()
 		if s.Kind == StepFail {
-			m["error"] = EncodeError(s.Err)
+			encodeErrorField(e, "error", s.Err)
 		}
 	}
 	if len(s.Events) > 0 {
-		events := make([]any, len(s.Events))
-		for i, e := range s.Events {
-			events[i] = e.Encode()
+		e.list("events")
+		for _, ev := range s.Events {
+			e.object("")
+			ev.encode(e)
+			e.end()
 		}
-		m["events"] = events
+		e.end()
 	}
-	return m
-}
-
-func encodeLease(l Lease) any {
-	if l.Authorization.IsZero() {
-		return nil
-	}
-	return map[string]any{"authorization": l.Authorization.Reveal(), "valid_until": float64(l.ValidUntil)}
 }
 
 // Encode returns the status as a decoded-JSON value; absent instants are null.
 func (s Status) Encode() map[string]any {
-	instant := func(t UnixMilli) any {
+	e := newMapEncoder()
+	s.encode(e)
+	return e.root
+}
+
+// AppendJSON appends Encode's value as JSON text to dst.
+func (s Status) AppendJSON(dst []byte) []byte {
+	e := &jsonEncoder{b: append(dst, '{')}
+	s.encode(e)
+	return append(e.b, '}')
+}
+
+func (s Status) encode(e encoder) {
+	instant := func(key string, t UnixMilli) {
 		if t == 0 {
-			return nil
+			e.null(key)
+		} else {
+			e.num(key, int64(t))
 		}
-		return float64(t)
 	}
-	return map[string]any{
-		"refresh_margin_ms":        float64(s.RefreshMargin),
-		"access_token_expires_at":  instant(s.AccessTokenExpiresAt),
-		"lease_valid_until":        instant(s.LeaseValidUntil),
-		"refresh_token_expires_at": instant(s.RefreshTokenExpiresAt),
-		"next":                     string(s.Next),
-		"counters": map[string]any{
-			"client_credentials_requests": float64(s.Counters.ClientCredentialsRequests),
-			"refresh_token_requests":      float64(s.Counters.RefreshRequests),
-			"logins":                      float64(s.Counters.Logins),
-			"refreshes":                   float64(s.Counters.Refreshes),
-		},
-		"unauthorized_retries": float64(s.UnauthorizedRetries),
-		"revoked":              float64(s.Revoked),
-		"acquiring":            s.Acquiring,
-		"hold":                 s.Hold,
-	}
+	e.num("refresh_margin_ms", int64(s.RefreshMargin))
+	instant("access_token_expires_at", s.AccessTokenExpiresAt)
+	instant("lease_valid_until", s.LeaseValidUntil)
+	instant("refresh_token_expires_at", s.RefreshTokenExpiresAt)
+	e.str("next", string(s.Next))
+	e.object("counters")
+	e.num("client_credentials_requests", int64(s.Counters.ClientCredentialsRequests))
+	e.num("refresh_token_requests", int64(s.Counters.RefreshRequests))
+	e.num("logins", int64(s.Counters.Logins))
+	e.num("refreshes", int64(s.Counters.Refreshes))
+	e.end()
+	e.num("unauthorized_retries", int64(s.UnauthorizedRetries))
+	e.num("revoked", int64(s.Revoked))
+	e.str("acquiring", s.Acquiring)
+	e.str("hold", s.Hold)
 }
 
 // Kinds of Event, the same in every runtime.
@@ -221,25 +262,32 @@ type Event struct {
 
 // Encode returns the event as a decoded-JSON value, with only the fields of its kind.
 func (e Event) Encode() map[string]any {
-	m := map[string]any{"kind": e.Kind}
+	enc := newMapEncoder()
+	e.encode(enc)
+	return enc.root
+}
+
+func (e Event) encode(enc encoder) {
+	enc.str("kind", e.Kind)
 	if e.Grant != "" {
-		m["grant"] = e.Grant
+		enc.str("grant", e.Grant)
 	}
 	if e.Attempt != 0 {
-		m["attempt"] = float64(e.Attempt)
+		enc.num("attempt", int64(e.Attempt))
 	}
 	switch e.Kind {
 	case EventLogin, EventRefresh:
-		m["status"], m["expires_at"] = float64(e.Status), float64(e.ExpiresAt)
+		enc.num("status", int64(e.Status))
+		enc.num("expires_at", int64(e.ExpiresAt))
 	case EventTokenError:
-		m["status"] = float64(e.Status)
+		enc.num("status", int64(e.Status))
 	case EventRetry:
-		m["status"], m["wait_ms"] = float64(e.Status), float64(e.Wait)
+		enc.num("status", int64(e.Status))
+		enc.num("wait_ms", int64(e.Wait))
 	}
 	if e.Err != nil {
-		m["error"] = EncodeError(e.Err)
+		encodeErrorField(enc, "error", e.Err)
 	}
-	return m
 }
 
 // Result is what the driver feeds back for a step: Kind and Now always, and the fields of
@@ -285,68 +333,253 @@ func ParseResult(v any) (Result, error) {
 	if !ok {
 		return Result{}, &StepError{Problem: "a result must be an object, not " + jsonKind(v)}
 	}
-	bad := func(field, want string, got any) (Result, error) {
-		return Result{}, &StepError{Problem: "result field " + field + " must be " + want + ", not " + jsonKind(got)}
-	}
 	var r Result
 	if r.Kind, ok = m["kind"].(string); !ok {
-		return bad("kind", "the kind of the step it answers", m["kind"])
+		return Result{}, badResult("kind", "the kind of the step it answers", m["kind"])
 	}
 	now, ok := m["now"].(float64)
 	if !ok {
-		return bad("now", "a number of Unix milliseconds", m["now"])
+		return Result{}, badResult("now", "a number of Unix milliseconds", m["now"])
 	}
 	r.Now = UnixMilli(now)
 	if j, present := m["jitter"]; present && j != nil {
 		if r.Jitter, ok = j.(float64); !ok {
-			return bad("jitter", "a number", j)
+			return Result{}, badResult("jitter", "a number", j)
 		}
 	}
-	if msg, present := m["error"]; present && msg != nil {
-		text, ok := msg.(string)
-		if !ok {
-			return bad("error", "a message", msg)
-		}
+	msg, err := resultString(m, "error", "", "a message")
+	if err != nil {
+		return Result{}, err
+	}
+	if msg != "" || m["error"] != nil {
 		if kind, _ := m["error_kind"].(string); kind == KindState {
-			r.Err = &StateError{Problem: text}
+			r.Err = &StateError{Problem: msg}
 		} else {
-			r.Err = hostError(text)
+			r.Err = hostError(msg)
 		}
 	}
 	r.Stored = m["stored"]
-	if resp, present := m["response"]; present && resp != nil {
-		rm, ok := resp.(map[string]any)
-		if !ok {
-			return bad("response", "an object", resp)
-		}
-		status, ok := rm["status"].(float64)
-		if !ok {
-			return bad("response.status", "a number", rm["status"])
-		}
-		r.Response.Status = int(status)
-		for key, dst := range map[string]*string{
-			"content_type": &r.Response.ContentType, "retry_after": &r.Response.RetryAfter, "location": &r.Response.Location,
-		} {
-			if x, present := rm[key]; present && x != nil {
-				if *dst, ok = x.(string); !ok {
-					return bad("response."+key, "a string", x)
-				}
-			}
-		}
-		r.Response.Body = rm["body"]
-		r.Response.NotJSON, _ = rm["not_json"].(bool)
-		if msg, present := rm["error"]; present && msg != nil {
-			text, ok := msg.(string)
-			if !ok {
-				return bad("response.error", "a message", msg)
-			}
-			r.Response.Err = hostError(text)
-		}
+	resp, present := m["response"]
+	if !present || resp == nil {
+		return r, nil
+	}
+	rm, ok := resp.(map[string]any)
+	if !ok {
+		return Result{}, badResult("response", "an object", resp)
+	}
+	status, ok := rm["status"].(float64)
+	if !ok {
+		return Result{}, badResult("response.status", "a number", rm["status"])
+	}
+	r.Response.Status = int(status)
+	if r.Response.ContentType, err = resultString(rm, "content_type", "response.", "a string"); err != nil {
+		return Result{}, err
+	}
+	if r.Response.RetryAfter, err = resultString(rm, "retry_after", "response.", "a string"); err != nil {
+		return Result{}, err
+	}
+	if r.Response.Location, err = resultString(rm, "location", "response.", "a string"); err != nil {
+		return Result{}, err
+	}
+	r.Response.Body = rm["body"]
+	r.Response.NotJSON, _ = rm["not_json"].(bool)
+	if msg, err = resultString(rm, "error", "response.", "a message"); err != nil {
+		return Result{}, err
+	}
+	if msg != "" || rm["error"] != nil {
+		r.Response.Err = hostError(msg)
 	}
 	return r, nil
+}
+
+// resultString reads the optional string m[key] ("" when absent or null) of a result, whose
+// field is named prefix+key in the error.
+func resultString(m map[string]any, key, prefix, want string) (string, error) {
+	x, present := m[key]
+	if !present || x == nil {
+		return "", nil
+	}
+	s, ok := x.(string)
+	if !ok {
+		return "", badResult(prefix+key, want, x)
+	}
+	return s, nil
+}
+
+func badResult(field, want string, got any) error {
+	return &StepError{Problem: "result field " + field + " must be " + want + ", not " + jsonKind(got)}
 }
 
 // hostError is an error that a host reported by its message.
 type hostError string
 
 func (e hostError) Error() string { return string(e) }
+
+// encoder receives a value's fields in order. Each shape (a step, a status, an event, an
+// error) is told once, by its encode function; Encode builds maps from it (mapEncoder), and
+// AppendJSON writes JSON text (jsonEncoder), which the WebAssembly build links alone.
+type encoder interface {
+	str(key, v string)
+	num(key string, v int64) // every number of these shapes is a whole one
+	flag(key string, v bool)
+	null(key string)
+	object(key string) // a nested object, closed by end; key "" for a list's element
+	list(key string)   // a list, closed by end
+	end()
+}
+
+// mapEncoder builds decoded-JSON values: map[string]any, []any, string, float64, bool, nil.
+type mapEncoder struct {
+	root map[string]any
+	open []mapFrame // the containers being filled, innermost last
+}
+
+type mapFrame struct {
+	key    string
+	object map[string]any // nil for a list
+	list   []any
+}
+
+func newMapEncoder() *mapEncoder {
+	root := map[string]any{}
+	return &mapEncoder{root: root, open: []mapFrame{{object: root}}}
+}
+
+func (e *mapEncoder) put(key string, v any) {
+	f := &e.open[len(e.open)-1]
+	if f.object != nil {
+		f.object[key] = v
+	} else {
+		f.list = append(f.list, v)
+	}
+}
+
+func (e *mapEncoder) str(key, v string)       { e.put(key, v) }
+func (e *mapEncoder) num(key string, v int64) { e.put(key, float64(v)) }
+func (e *mapEncoder) flag(key string, v bool) { e.put(key, v) }
+func (e *mapEncoder) null(key string)         { e.put(key, nil) }
+func (e *mapEncoder) object(key string) {
+	e.open = append(e.open, mapFrame{key: key, object: map[string]any{}})
+}
+func (e *mapEncoder) list(key string) { e.open = append(e.open, mapFrame{key: key, list: []any{}}) }
+
+func (e *mapEncoder) end() {
+	f := e.open[len(e.open)-1]
+	e.open = e.open[:len(e.open)-1]
+	if f.object != nil {
+		e.put(f.key, f.object)
+	} else {
+		e.put(f.key, f.list)
+	}
+}
+
+// jsonEncoder appends JSON text to b; the caller writes the outer braces.
+type jsonEncoder struct {
+	b       []byte
+	more    bool   // a value was written in the innermost container: the next one needs a comma
+	closers []byte // '}' or ']' for each container opened inside the outer one
+}
+
+func (e *jsonEncoder) key(k string) {
+	if e.more {
+		e.b = append(e.b, ',')
+	}
+	e.more = true
+	if len(e.closers) == 0 || e.closers[len(e.closers)-1] == '}' {
+		e.b = appendJSONString(e.b, k)
+		e.b = append(e.b, ':')
+	}
+}
+
+func (e *jsonEncoder) str(key, v string) {
+	e.key(key)
+	e.b = appendJSONString(e.b, v)
+}
+
+func (e *jsonEncoder) num(key string, v int64) {
+	e.key(key)
+	e.b = strconv.AppendInt(e.b, v, 10)
+}
+
+func (e *jsonEncoder) flag(key string, v bool) {
+	e.key(key)
+	e.b = strconv.AppendBool(e.b, v)
+}
+
+func (e *jsonEncoder) null(key string) {
+	e.key(key)
+	e.b = append(e.b, "null"...)
+}
+
+func (e *jsonEncoder) object(key string) { e.open(key, '{', '}') }
+func (e *jsonEncoder) list(key string)   { e.open(key, '[', ']') }
+
+func (e *jsonEncoder) open(key string, opener, closer byte) {
+	e.key(key)
+	e.b = append(e.b, opener)
+	e.closers = append(e.closers, closer)
+	e.more = false
+}
+
+func (e *jsonEncoder) end() {
+	e.b = append(e.b, e.closers[len(e.closers)-1])
+	e.closers = e.closers[:len(e.closers)-1]
+	e.more = true
+}
+
+// encodeValue tells a decoded-JSON value (State.Encode's) as the field key. Its numbers
+// are whole, as State.Encode's are; one that is not is told as null.
+func encodeValue(e encoder, key string, v any) {
+	switch v := v.(type) {
+	case string:
+		e.str(key, v)
+	case float64:
+		if v == float64(int64(v)) {
+			e.num(key, int64(v))
+		} else {
+			e.null(key)
+		}
+	case bool:
+		e.flag(key, v)
+	case map[string]any:
+		e.object(key)
+		for k, x := range v {
+			encodeValue(e, k, x)
+		}
+		e.end()
+	case []any:
+		e.list(key)
+		for _, x := range v {
+			encodeValue(e, "", x)
+		}
+		e.end()
+	default:
+		e.null(key)
+	}
+}
+
+// appendJSONString writes s as a JSON string. Bytes that are not UTF-8 pass through: a
+// JavaScript host decodes them as U+FFFD, as it decodes any string from Go.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

@@ -34,6 +34,7 @@ package main
 
 import (
 	"runtime"
+	"strconv"
 	"syscall/js"
 
 	"github.com/caspio-auth/caspio"
@@ -57,42 +58,66 @@ func main() {
 // bridge holds the clients of one JS realm and their conversations, by handle and id.
 type bridge struct {
 	reader
+	buf       []byte   // reused for the JSON text of each step
+	object    js.Value // Object, the constructor
+	jsonParse js.Value // JSON.parse
 	makeError js.Value
-	clients   map[int]*caspio.Machine
-	convs     map[int]conversation
-	next      int // the last handle or conversation id given out
+	clients   map[key]*caspio.Machine
+	convs     map[key]conversation
+	last      key // the last handle or conversation id given out
+}
+
+// key is a client's handle or a conversation's id, the key of both maps. (uint32, whose
+// maps syscall/js links already: map[int] would add map code of its own, some 10 KB.)
+type key = uint32
+
+// newID returns an id that is not in use; 0 is none.
+func (b *bridge) newID() key {
+	for {
+		b.last++
+		_, client := b.clients[b.last]
+		_, conv := b.convs[b.last]
+		if b.last != 0 && !client && !conv {
+			return b.last
+		}
+	}
 }
 
 type conversation struct {
-	client int
+	client key
 	c      *caspio.Conversation
 }
 
 func newBridge(makeError js.Value) *bridge {
-	return &bridge{reader: newReader(), makeError: makeError, clients: map[int]*caspio.Machine{}, convs: map[int]conversation{}}
+	g := js.Global()
+	return &bridge{reader: newReader(), object: g.Get("Object"), jsonParse: g.Get("JSON").Get("parse"), makeError: makeError,
+		clients: map[key]*caspio.Machine{}, convs: map[key]conversation{}}
 }
 
+// parse returns the value that JSON text describes.
+func (b *bridge) parse(text []byte) js.Value { return b.jsonParse.Invoke(string(text)) }
+
 func (b *bridge) exports() js.Value {
-	fns := map[string]func(args []js.Value) any{
-		"open":         b.open,
-		"close":        b.close,
-		"token":        b.start((*caspio.Machine).Token),
-		"authenticate": b.start((*caspio.Machine).Authenticate),
-		"refresh":      b.start((*caspio.Machine).Refresh),
-		"fetch":        b.withClient(b.fetch),
-		"next":         b.withClient(b.feed),
-		"abandon":      b.withClient(b.abandon),
-		"status": b.withClient(func(_ int, m *caspio.Machine, args []js.Value) any {
-			return js.ValueOf(m.Status(caspio.UnixMilli(numArg(args, 0))).Encode())
-		}),
-		"storeChanged": b.withClient(func(_ int, m *caspio.Machine, _ []js.Value) any { m.StoreChanged(); return nil }),
-		"resolve":      b.withClient(b.resolve),
-		"apiError":     b.apiError,
-	}
-	obj := js.Global().Get("Object").New()
+	obj := b.object.New()
 	obj.Set("version", version)
-	for name, fn := range fns {
-		obj.Set(name, b.guard(name, fn))
+	for _, e := range []struct {
+		name string
+		fn   func(args []js.Value) any
+	}{
+		{"open", b.open},
+		{"close", b.close},
+		{"token", b.start((*caspio.Machine).Token)},
+		{"authenticate", b.start((*caspio.Machine).Authenticate)},
+		{"refresh", b.start((*caspio.Machine).Refresh)},
+		{"fetch", b.withClient(b.fetch)},
+		{"next", b.withClient(b.feed)},
+		{"abandon", b.withClient(b.abandon)},
+		{"status", b.withClient(b.status)},
+		{"storeChanged", b.withClient(b.storeChanged)},
+		{"resolve", b.withClient(b.resolve)},
+		{"apiError", b.apiError},
+	} {
+		obj.Set(e.name, b.guard(e.name, e.fn))
 	}
 	return obj
 }
@@ -141,23 +166,26 @@ func (b *bridge) open(args []js.Value) any {
 	if err != nil {
 		return b.jsError(err)
 	}
-	b.next++
-	b.clients[b.next] = m
-	return js.ValueOf(map[string]any{"handle": b.next, "description": map[string]any{
-		"tokenUrl":        flow.TokenURL(),
-		"resourceBase":    flow.ResourceBase(),
-		"resourceOrigin":  flow.ResourceOrigin(),
-		"apiVersion":      flow.APIVersion(),
-		"clientId":        flow.ClientID(),
-		"credentials":     flow.Credentials(),
-		"refreshMarginMs": float64(flow.RefreshMargin()),
-	}})
+	h := b.newID()
+	b.clients[h] = m
+	d := b.object.New()
+	d.Set("tokenUrl", flow.TokenURL())
+	d.Set("resourceBase", flow.ResourceBase())
+	d.Set("resourceOrigin", flow.ResourceOrigin())
+	d.Set("apiVersion", flow.APIVersion())
+	d.Set("clientId", flow.ClientID())
+	d.Set("credentials", flow.Credentials())
+	d.Set("refreshMarginMs", float64(flow.RefreshMargin()))
+	out := b.object.New()
+	out.Set("handle", h)
+	out.Set("description", d)
+	return out
 }
 
 // close(handle) forgets a client and its conversations. A flight of its in JS finds its
 // conversation gone at its next call.
 func (b *bridge) close(args []js.Value) any {
-	h := int(numArg(args, 0))
+	h := idArg(args, 0)
 	delete(b.clients, h)
 	for id, cv := range b.convs {
 		if cv.client == h {
@@ -167,10 +195,13 @@ func (b *bridge) close(args []js.Value) any {
 	return nil
 }
 
-// withClient looks up the handle in args[0] and passes the rest on.
-func (b *bridge) withClient(fn func(h int, m *caspio.Machine, args []js.Value) any) func([]js.Value) any {
+// withClient looks up the handle in args[0] and passes the rest on. (Not inlined: inlined,
+// each export would get a copy of the closure, some 9 KB of the .wasm in all.)
+//
+//go:noinline
+func (b *bridge) withClient(fn func(h key, m *caspio.Machine, args []js.Value) any) func([]js.Value) any {
 	return func(args []js.Value) any {
-		h := int(numArg(args, 0))
+		h := idArg(args, 0)
 		m, ok := b.clients[h]
 		if !ok {
 			return b.jsError(&caspio.ConfigError{Field: "client", Problem: "is closed", Fix: "create a new client with createClient"})
@@ -180,14 +211,16 @@ func (b *bridge) withClient(fn func(h int, m *caspio.Machine, args []js.Value) a
 }
 
 // start makes token, authenticate and refresh: (handle, now) -> the first step.
+//
+//go:noinline
 func (b *bridge) start(begin func(*caspio.Machine, caspio.UnixMilli) *caspio.Conversation) func([]js.Value) any {
-	return b.withClient(func(h int, m *caspio.Machine, args []js.Value) any {
+	return b.withClient(func(h key, m *caspio.Machine, args []js.Value) any {
 		return b.begin(h, begin(m, caspio.UnixMilli(numArg(args, 0))))
 	})
 }
 
 // fetch(handle, {method, ref, oneShot, redirect, authorization}, now) -> the first step.
-func (b *bridge) fetch(h int, m *caspio.Machine, args []js.Value) any {
+func (b *bridge) fetch(h key, m *caspio.Machine, args []js.Value) any {
 	r := arg(args, 0)
 	return b.begin(h, m.Fetch(caspio.ResourceRequest{
 		Method:        b.str(r, "method"),
@@ -198,17 +231,16 @@ func (b *bridge) fetch(h int, m *caspio.Machine, args []js.Value) any {
 	}, caspio.UnixMilli(numArg(args, 1))))
 }
 
-func (b *bridge) begin(h int, c *caspio.Conversation) any {
-	b.next++
-	id := b.next
-	b.convs[id] = conversation{client: h, c: c}
-	return b.step(id, c.Step)
+func (b *bridge) begin(h key, c *caspio.Conversation) any {
+	conv := b.newID()
+	b.convs[conv] = conversation{client: h, c: c}
+	return b.step(conv, c.Step)
 }
 
 // next(handle, conversation, result) feeds a result and returns the next step. A result of
 // the wrong shape ends the conversation, as a misuse does.
-func (b *bridge) feed(h int, _ *caspio.Machine, args []js.Value) any {
-	id := int(numArg(args, 0))
+func (b *bridge) feed(h key, _ *caspio.Machine, args []js.Value) any {
+	id := idArg(args, 0)
 	cv, ok := b.convs[id]
 	if !ok || cv.client != h {
 		return b.jsError(&caspio.StepError{Problem: "the conversation has ended or belongs to another client"})
@@ -225,8 +257,8 @@ func (b *bridge) feed(h int, _ *caspio.Machine, args []js.Value) any {
 }
 
 // abandon(handle, conversation) closes a conversation (Conversation.Close).
-func (b *bridge) abandon(h int, _ *caspio.Machine, args []js.Value) any {
-	id := int(numArg(args, 0))
+func (b *bridge) abandon(h key, _ *caspio.Machine, args []js.Value) any {
+	id := idArg(args, 0)
 	cv, ok := b.convs[id]
 	if !ok || cv.client != h {
 		return nil // ended already
@@ -237,7 +269,7 @@ func (b *bridge) abandon(h int, _ *caspio.Machine, args []js.Value) any {
 // step runs f, which returns a step of conversation id, and encodes that step. The
 // conversation is forgotten once it ended. A panic in f ends the conversation with it: the
 // flight it ran lands (in the step's Landed), so that its joiners start over.
-func (b *bridge) step(id int, f func() caspio.Step) (out any) {
+func (b *bridge) step(id key, f func() caspio.Step) (out any) {
 	cv := b.convs[id]
 	defer func() {
 		if r := recover(); r != nil {
@@ -262,25 +294,40 @@ func closeQuietly(c *caspio.Conversation) (s caspio.Step) {
 
 // encode gives a step as the shim reads it: Step.Encode(), with its id while the
 // conversation goes on, and its errors (the fail step's, the events') in the shape of the
-// shim's error classes (see jsErrorValue).
-func (b *bridge) encode(s caspio.Step, id int) js.Value {
-	m := s.Encode()
+// shim's error classes (see jsErrorShape). It crosses as one JSON text, which JS parses:
+// building the object key by key from Go would cross the boundary for every field.
+func (b *bridge) encode(s caspio.Step, id key) js.Value {
+	text := s.AppendJSON(b.buf[:0])
 	if id != 0 {
-		m["conversation"] = float64(id)
+		text = append(text[:len(text)-1], `,"conversation":`...)
+		text = append(strconv.AppendUint(text, uint64(id), 10), '}')
 	}
+	b.buf = text
+	v := b.parse(text)
 	if s.Kind == caspio.StepFail {
-		m["error"] = jsErrorValue(s.Err)
+		jsErrorShape(v.Get("error"), s.Err)
 	}
 	for i, e := range s.Events {
 		if e.Err != nil {
-			m["events"].([]any)[i].(map[string]any)["error"] = jsErrorValue(e.Err)
+			jsErrorShape(v.Get("events").Index(i).Get("error"), e.Err)
 		}
 	}
-	return js.ValueOf(m)
+	return v
+}
+
+// status(handle, now) returns Status.Encode().
+func (b *bridge) status(_ key, m *caspio.Machine, args []js.Value) any {
+	return b.parse(m.Status(caspio.UnixMilli(numArg(args, 0))).AppendJSON(b.buf[:0]))
+}
+
+// storeChanged(handle) tells the machine that another writer changed the store.
+func (b *bridge) storeChanged(_ key, m *caspio.Machine, _ []js.Value) any {
+	m.StoreChanged()
+	return nil
 }
 
 // resolve(handle, ref) returns the URL to request, or a URL error.
-func (b *bridge) resolve(_ int, m *caspio.Machine, args []js.Value) any {
+func (b *bridge) resolve(_ key, m *caspio.Machine, args []js.Value) any {
 	u, err := m.Flow().ResolveURL(strArg(args, 0))
 	if err != nil {
 		return b.jsError(err)
@@ -295,33 +342,35 @@ func (b *bridge) apiError(args []js.Value) any {
 
 // jsError makes the shim's Error subclass for err.
 func (b *bridge) jsError(err error) js.Value {
-	return b.makeError.Invoke(js.ValueOf(jsErrorValue(err)))
+	v := b.parse(caspio.AppendErrorJSON(b.buf[:0], err))
+	jsErrorShape(v, err)
+	return b.makeError.Invoke(v)
 }
 
-// jsErrorValue is caspio.EncodeError with the field names of the shim's error classes
-// (index.d.ts), which the shim's makeError passes to their constructors: kind (their code),
-// message, and each class's fields. Caspio's API errors keep Caspio's own names (err.Code
-// reads as in Caspio's docs; err.code stays the kind).
-func jsErrorValue(err error) any {
-	v, ok := caspio.EncodeError(err).(map[string]any)
-	if !ok {
-		return nil
-	}
-	rename := map[string]string{"error_code": "error", "error_description": "errorDescription", "error_uri": "errorUri"}
-	if e, ok := err.(*caspio.APIError); ok {
-		rename = map[string]string{"code": "Code", "resource": "Resource", "request_id": "RequestId"}
-		v["Message"] = e.Message
-	}
-	for from, to := range rename {
-		if x, present := v[from]; present {
-			v[to] = x
-			delete(v, from)
+// jsErrorShape gives v, caspio.EncodeError's value for err, the field names of the shim's
+// error classes (index.d.ts), which the shim's makeError passes to their constructors:
+// kind (their code), message, and each class's fields. Caspio's API errors keep Caspio's
+// own names (err.Code reads as in Caspio's docs; err.code stays the kind).
+func jsErrorShape(v js.Value, err error) {
+	var rename [3][2]string
+	switch e := err.(type) {
+	case *caspio.OAuthError:
+		rename = [3][2]string{{"error_code", "error"}, {"error_description", "errorDescription"}, {"error_uri", "errorUri"}}
+	case *caspio.APIError:
+		rename = [3][2]string{{"code", "Code"}, {"resource", "Resource"}, {"request_id", "RequestId"}}
+		v.Set("Message", e.Message)
+	case *caspio.TokenError:
+		if e.Cause != nil {
+			jsErrorShape(v.Get("cause"), e.Cause)
 		}
+		return
+	default:
+		return
 	}
-	if e, ok := err.(*caspio.TokenError); ok && e.Cause != nil {
-		v["cause"] = jsErrorValue(e.Cause)
+	for _, r := range rename {
+		v.Set(r[1], v.Get(r[0]))
+		v.Delete(r[0])
 	}
-	return v
 }
 
 // kindPanic is the code of the error a panic in an export becomes.
@@ -417,6 +466,14 @@ func arg(args []js.Value, i int) js.Value {
 func strArg(args []js.Value, i int) string { return asString(arg(args, i)) }
 
 func numArg(args []js.Value, i int) float64 { return asNumber(arg(args, i)) }
+
+// idArg reads a handle or conversation id; 0 (none) for anything else.
+func idArg(args []js.Value, i int) key {
+	if n := numArg(args, i); n >= 1 && n <= 1<<32-1 {
+		return key(n)
+	}
+	return 0
+}
 
 func asString(v js.Value) string {
 	if v.Type() == js.TypeString {

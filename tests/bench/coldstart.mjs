@@ -5,6 +5,7 @@
 //   - import to the first authenticated response, with a token already stored (fileStorage):
 //     beside plain fetch with a fixed Authorization header. Target: at most 2x.
 // Runs alternate between the variants, so that neither always meets a warmer machine.
+// caspio-auth is imported as Node users get it: js/node.js, the entry that build.sh bundles.
 //
 //   node tests/bench/coldstart.mjs [runs]   (after ./build.sh)
 import { execFileSync, fork } from 'node:child_process';
