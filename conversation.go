@@ -1,7 +1,6 @@
 package caspio
 
 import (
-	"errors"
 	"strconv"
 )
 
@@ -330,7 +329,7 @@ func (c *Conversation) adopt(r Result, report bool) {
 	if r.Err != nil {
 		if report {
 			kind := EventStoreError
-			if se := (*StateError)(nil); errors.As(r.Err, &se) {
+			if isStateError(r.Err) {
 				kind = EventStateDiscarded
 			}
 			c.event(Event{Kind: kind, Err: r.Err})
@@ -493,4 +492,20 @@ func (c *Conversation) giveUp() Step {
 		return c.land(outcome{err: err})
 	}
 	return c.fail(err)
+}
+
+// isStateError reports whether err is, or wraps, a *StateError. It walks Unwrap itself:
+// errors.As links reflection into the WebAssembly build, about 54 KB for this one check.
+func isStateError(err error) bool {
+	for err != nil {
+		if _, ok := err.(*StateError); ok {
+			return true
+		}
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			return false
+		}
+		err = u.Unwrap()
+	}
+	return false
 }

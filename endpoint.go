@@ -1,9 +1,6 @@
 package caspio
 
-import (
-	"strconv"
-	"strings"
-)
+import "strings"
 
 // The parser of the endpoint URLs a Config gives (IntegrationURL, TokenURL, ResourceURL),
 // which ResolveURL also uses for an absolute reference whose origin is not spelled as the
@@ -128,8 +125,8 @@ func isHostByte(c byte) bool {
 }
 
 func validPort(p string) bool {
-	n, err := strconv.Atoi(p)
-	return err == nil && n > 0 && n < 65536 && p[0] != '0'
+	n, ok := parseDecimal(p, 65535)
+	return ok && n > 0 && p[0] != '0'
 }
 
 // isLoopbackHost reports whether host is localhost, in 127.0.0.0/8, or [::1].
@@ -148,8 +145,8 @@ func isLoopbackHost(host string) bool {
 			continue
 		}
 		p := host[start:i]
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 0 || n > 255 || (len(p) > 1 && p[0] == '0') {
+		_, ok := parseDecimal(p, 255)
+		if !ok || (len(p) > 1 && p[0] == '0') {
 			return false
 		}
 		octets++

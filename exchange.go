@@ -108,7 +108,7 @@ func (c *Conversation) redirect(resp Response, now UnixMilli) Step {
 // percent-encoded. It reports false when the result has no usable host.
 func resolveReference(base, ref string) (string, bool) {
 	// As URL parsers do: tabs and line breaks are dropped, surrounding spaces trimmed.
-	ref = trimSpaceASCII(strings.NewReplacer("\t", "", "\n", "", "\r", "").Replace(ref))
+	ref = trimSpaceASCII(dropTabsAndNewlines(ref))
 	if i := strings.IndexByte(ref, '#'); i >= 0 {
 		ref = ref[:i]
 	}

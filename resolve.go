@@ -157,7 +157,7 @@ func spells(ref, base, path, query string) bool {
 // refuses the same way a Location that its URL parser rejects.
 func CheckLocation(location string) error {
 	// As URL parsers do: tabs and line breaks are dropped, surrounding spaces trimmed.
-	l := trimSpaceASCII(strings.NewReplacer("\t", "", "\n", "", "\r", "").Replace(location))
+	l := trimSpaceASCII(dropTabsAndNewlines(location))
 	refuse := func(problem string) error { return &URLError{Ref: shownRef(l), Problem: problem} }
 	if mayHoldUserInfo(l) {
 		return refuse(`is a redirect to a URL with user info (a name or password before "@"); it is not followed, as credentials never go in a URL`)

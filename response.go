@@ -158,7 +158,7 @@ func ParseRetryAfter(value string, now UnixMilli) (Millis, bool) {
 	if value == "" {
 		return 0, false
 	}
-	if n, err := strconv.ParseUint(value, 10, 31); err == nil {
+	if n, ok := parseDecimal(value, 1<<31-1); ok {
 		return Millis(n) * Second, true
 	}
 	at, ok := parseHTTPDate(value)
@@ -220,11 +220,18 @@ func parseTokenResponse(resp Response) (tokenFields, error) {
 	case float64:
 		seconds = v
 	case string:
-		n, err := strconv.ParseInt(trimSpaceASCII(v), 10, 64)
-		if err != nil {
+		text, sign := trimSpaceASCII(v), 1.0
+		if len(text) > 1 && (text[0] == '-' || text[0] == '+') {
+			if text[0] == '-' {
+				sign = -1
+			}
+			text = text[1:]
+		}
+		n, ok := parseDecimal(text, 1<<62)
+		if !ok {
 			return bad("expires_in", "expected a whole number of seconds, got "+aString(v))
 		}
-		seconds = float64(n)
+		seconds = sign * float64(n)
 	case nil:
 		return bad("expires_in", "is missing; expected the token's lifetime in seconds")
 	default:
