@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { startSandbox } from './helpers/sandbox.js';
 import { startRecorder } from './helpers/recorder.js';
 
@@ -107,4 +107,15 @@ test('the browser entry loads caspio.wasm from a URL (streaming) and works', asy
     await elsewhere.close();
   }
   client.close();
+});
+
+test('js/node.js, the bundled Node entry, is newer than every module it may hold', async () => {
+  // The Node suites import the bundle: after an edit of a module, a stale bundle would run
+  // the old code. ./build.sh build (which ./build.sh test runs first) makes it again.
+  const built = (await stat(new URL('node.js', js))).mtimeMs;
+  for (const name of await readdir(js)) {
+    if (!name.endsWith('.js') || name === 'node.js') continue;
+    const changed = (await stat(new URL(name, js))).mtimeMs;
+    assert.ok(changed <= built, `js/${name} changed after js/node.js was bundled: run ./build.sh build`);
+  }
 });
