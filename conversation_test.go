@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/caspio-auth/caspio"
+	"github.com/caspio-auth/caspio/internal/reliability"
 )
 
 // The conversation vectors in tests/vectors/conversations drive the Machine here, step by
@@ -89,7 +90,7 @@ func loadConversations(t *testing.T) map[string][]conversationCase {
 
 func TestConversationVectors(t *testing.T) {
 	names := map[string]bool{}
-	report := map[string]reliabilityCase{}
+	report := map[string]reliability.Case{}
 	for file, cases := range loadConversations(t) {
 		for _, c := range cases {
 			require.False(t, names[c.Name], "two conversations are named %q", c.Name)
@@ -97,32 +98,10 @@ func TestConversationVectors(t *testing.T) {
 			t.Run(strings.TrimSuffix(file, ".json")+"/"+c.Name, func(t *testing.T) { report[file+"#"+c.Name] = runConversation(t, c) })
 		}
 	}
-	writeReliability(t, "go-core", report)
+	require.NoError(t, reliability.Write("go-core", report))
 }
 
-// reliabilityCase is a case's line in RELIABILITY.md: each call's outcome ("recovered" or
-// the error's kind) in the order the script starts the calls, joined with ", "; the token
-// requests made by grant; and the resource requests.
-type reliabilityCase struct {
-	Outcome          string         `json:"outcome"`
-	TokenRequests    map[string]int `json:"token_requests"`
-	ResourceRequests int            `json:"resource_requests"`
-}
-
-// writeReliability writes $CASPIO_RELIABILITY_DIR/<runtime>.json when the variable is set:
-// {"runtime", "cases": {"<file>#<case name>": reliabilityCase}}.
-func writeReliability(t *testing.T, runtime string, cases map[string]reliabilityCase) {
-	dir := os.Getenv("CASPIO_RELIABILITY_DIR")
-	if dir == "" {
-		return
-	}
-	data, err := json.MarshalIndent(map[string]any{"runtime": runtime, "cases": cases}, "", "  ")
-	require.NoError(t, err)
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, runtime+".json"), append(data, '\n'), 0o644))
-}
-
-func runConversation(t *testing.T, c conversationCase) reliabilityCase {
+func runConversation(t *testing.T, c conversationCase) reliability.Case {
 	flow, err := caspio.NewFlow(caspio.Config{
 		Account: c.Config.Account, IntegrationURL: c.Config.IntegrationURL, TokenURL: c.Config.TokenURL,
 		ResourceURL: c.Config.ResourceURL, APIVersion: c.Config.APIVersion, ClientID: c.Config.ClientID,
@@ -187,7 +166,7 @@ func runConversation(t *testing.T, c conversationCase) reliabilityCase {
 		got := roundTripMap(t, step.Encode())
 		require.NotNil(t, e.Expect, "%s: every step is expected", where)
 		if !assert.True(t, matches(e.Expect, got), "%s: the step\n%s\ndoes not match\n%s", where, mustJSON(got), mustJSON(e.Expect)) {
-			return reliabilityCase{Outcome: "the script does not match at " + where}
+			return reliability.Case{Outcome: "the script does not match at " + where}
 		}
 		assertNoSecretInErrors(t, got, where)
 	}
@@ -222,7 +201,7 @@ func runConversation(t *testing.T, c conversationCase) reliabilityCase {
 	for i, id := range order {
 		results[i] = outcomes[id].Result
 	}
-	return reliabilityCase{Outcome: strings.Join(results, ", "), TokenRequests: got, ResourceRequests: sends}
+	return reliability.Case{Outcome: strings.Join(results, ", "), TokenRequests: got, ResourceRequests: sends}
 }
 
 func vectorResourceRequest(t *testing.T, raw json.RawMessage) caspio.ResourceRequest {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/caspio-auth/caspio"
 	"github.com/caspio-auth/caspio/client"
+	"github.com/caspio-auth/caspio/internal/reliability"
 )
 
 // The conversation vectors of tests/vectors/conversations, replayed through the public API
@@ -110,7 +111,7 @@ func loadVectorCases(t *testing.T) map[string][]vectorCase {
 func TestConversationVectorsThroughTheClient(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
-	report := map[string]reliabilityCase{}
+	report := map[string]reliability.Case{}
 	t.Run("cases", func(t *testing.T) {
 		for file, cases := range loadVectorCases(t) {
 			for _, vc := range cases {
@@ -130,27 +131,7 @@ func TestConversationVectorsThroughTheClient(t *testing.T) {
 			}
 		}
 	})
-	writeReliability(t, "go-client", report)
-}
-
-// reliabilityCase is a case's line in RELIABILITY.md: each call's outcome, in the order the
-// script starts the calls, the token requests made by grant, and the resource requests.
-type reliabilityCase struct {
-	Outcome          string         `json:"outcome"`
-	TokenRequests    map[string]int `json:"token_requests"`
-	ResourceRequests int            `json:"resource_requests"`
-}
-
-// writeReliability writes $CASPIO_RELIABILITY_DIR/<runtime>.json when the variable is set.
-func writeReliability(t *testing.T, runtime string, cases map[string]reliabilityCase) {
-	dir := os.Getenv("CASPIO_RELIABILITY_DIR")
-	if dir == "" {
-		return
-	}
-	data, err := json.MarshalIndent(map[string]any{"runtime": runtime, "cases": cases}, "", "  ")
-	require.NoError(t, err)
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, runtime+".json"), append(data, '\n'), 0o644))
+	require.NoError(t, reliability.Write("go-client", report))
 }
 
 // world is the scripted token endpoint, resource endpoint, store and clock of one case.
@@ -461,7 +442,7 @@ func (s lockingStore) Lock(context.Context) (func() error, error) {
 }
 
 // replay plays one case through a new client and checks its outcome.
-func replay(t *testing.T, vc vectorCase) reliabilityCase {
+func replay(t *testing.T, vc vectorCase) reliability.Case {
 	w := newWorld(t, vc.Script)
 	srv := httptest.NewTLSServer(w)
 	t.Cleanup(srv.Close)
@@ -557,7 +538,7 @@ func replay(t *testing.T, vc vectorCase) reliabilityCase {
 	}
 	assert.Equal(t, want, grants, "token requests by grant")
 	assert.Equal(t, vc.Outcome.ResourceRequests, requests, "resource requests")
-	return reliabilityCase{Outcome: strings.Join(outcomes, ", "), TokenRequests: grants, ResourceRequests: requests}
+	return reliability.Case{Outcome: strings.Join(outcomes, ", "), TokenRequests: grants, ResourceRequests: requests}
 }
 
 // fetch is the fetch call id: Do of the request's ref, with a body that can be sent again,

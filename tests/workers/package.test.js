@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { Miniflare } from 'miniflare';
 import { startLoggedSandbox } from './helpers.js';
-import { bundleWorker, root, within } from './js-proxy-helpers.js';
+import { bundleWorker, parseJSONC, root, within } from './js-proxy-helpers.js';
 import { PROXY_KEY, proxyBindings } from './proxy-conformance.js';
 import { FILES as VECTOR_FILES, runVectors } from '../vectors/runner.js';
 
@@ -360,28 +360,6 @@ test('the proxy built from the tarball serves requests with the broker, logging 
   assert.deepEqual((await sandbox.stats()).token_requests, { client_credentials: 1 });
   assert.match(output, /GET \/tables\/Orders\/records 200/);
 });
-
-/** JSON with // comments (wrangler.jsonc), parsed: comments outside strings are dropped. */
-function parseJSONC(text) {
-  let out = '';
-  for (let i = 0, inString = false; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      out += c;
-      if (c === '\\') out += text[++i];
-      else if (c === '"') inString = false;
-    } else if (c === '"') {
-      inString = true;
-      out += c;
-    } else if (c === '/' && text[i + 1] === '/') {
-      while (i < text.length && text[i] !== '\n') i++;
-      out += '\n';
-    } else {
-      out += c;
-    }
-  }
-  return JSON.parse(out);
-}
 
 test('proxy/wrangler.jsonc deploys what the tests run: main, an RPC-capable date, the broker and its migration, no secret', async () => {
   const config = parseJSONC(await readFile(join(root, 'proxy', 'wrangler.jsonc'), 'utf8'));
