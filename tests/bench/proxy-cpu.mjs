@@ -13,12 +13,12 @@
 //
 //   node tests/bench/proxy-cpu.mjs [requests]   (after ./build.sh; Linux, for /proc)
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Miniflare } from 'miniflare';
-import { startLoggedSandbox } from '../workers/helpers.js';
+import { startLoggedSandbox, workerdPids } from '../workers/helpers.js';
 import { bundleWorker } from '../workers/js-proxy-helpers.js';
 import { PROXY_KEY, proxyBindings } from '../workers/proxy-conformance.js';
 
@@ -34,26 +34,6 @@ const path = '/caspio/tables/Orders/records?q.pageSize=5';
 
 const work = await mkdtemp(join(tmpdir(), 'caspio-proxy-cpu-'));
 const sandbox = await startLoggedSandbox();
-
-/** The PIDs of this process's descendants named workerd. */
-async function workerdPids() {
-  const parents = new Map();
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
-      const close = stat.lastIndexOf(')');
-      const comm = stat.slice(stat.indexOf('(') + 1, close);
-      const ppid = Number(stat.slice(close + 2).split(' ')[1]);
-      parents.set(Number(entry), { ppid, comm });
-    } catch { /* gone */ }
-  }
-  const mine = (pid) => {
-    for (let p = parents.get(pid); p; p = parents.get(p.ppid)) if (p.ppid === process.pid) return true;
-    return false;
-  };
-  return [...parents].filter(([pid, { comm }]) => comm === 'workerd' && mine(pid)).map(([pid]) => pid);
-}
 
 function median(xs) {
   const sorted = [...xs].sort((a, b) => a - b);

@@ -109,9 +109,9 @@ export async function startWorker({ modulesRoot, scriptPath, bindings, kvPersist
   };
 }
 
-/** The PIDs of this process's children named workerd (Miniflare starts workerd as one). */
+/** The PIDs of this process's descendants named workerd (Miniflare starts workerd as a child). */
 export async function workerdPids() {
-  const pids = [];
+  const parents = new Map();
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -119,10 +119,14 @@ export async function workerdPids() {
       const close = stat.lastIndexOf(')');
       const comm = stat.slice(stat.indexOf('(') + 1, close);
       const ppid = Number(stat.slice(close + 2).split(' ')[1]);
-      if (comm === 'workerd' && ppid === process.pid) pids.push(Number(entry));
+      parents.set(Number(entry), { ppid, comm });
     } catch { /* gone, or not Linux */ }
   }
-  return pids;
+  const mine = (pid) => {
+    for (let p = parents.get(pid); p; p = parents.get(p.ppid)) if (p.ppid === process.pid) return true;
+    return false;
+  };
+  return [...parents].filter(([pid, { comm }]) => comm === 'workerd' && mine(pid)).map(([pid]) => pid);
 }
 
 /** The workerd process started since before (a list of workerdPids), or null. */
