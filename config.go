@@ -24,8 +24,10 @@ type Config struct {
 	// IntegrationURL (/rest/v2 or /integrations/rest/v3). If empty, "v2" is used, or the
 	// version ResourceURL ends with.
 	APIVersion string
-	// ClientID and ClientSecret come from the account's Web services profile. Both are
-	// required.
+	// ClientID and ClientSecret come from the account's Web services profile. ClientID is
+	// required. ClientSecret is required by every client that may send a token request (a
+	// refresh needs it too): it may be empty only for a Machine whose Options.Hold is
+	// HoldAll, which uses stored tokens and requests none (NewMachine checks it).
 	ClientID     string
 	ClientSecret Secret
 	// Credentials says where a client_credentials request puts the ID and secret: "body"
@@ -75,7 +77,7 @@ func NewFlow(c Config) (*Flow, error) {
 
 	version := lowerASCII(trimSpaceASCII(c.APIVersion))
 	if version != "" && version != "v2" && version != "v3" {
-		return nil, &ConfigError{Field: "APIVersion", Problem: "is not a Caspio REST API version (" + describe(c.APIVersion) + ")", Fix: `use "v2" or "v3"`}
+		return nil, &ConfigError{Field: "APIVersion", Problem: "is not a Caspio REST API version (" + ShowInput("APIVersion", c.APIVersion) + ")", Fix: `use "v2" or "v3"`}
 	}
 
 	var err error
@@ -98,9 +100,6 @@ func NewFlow(c Config) (*Flow, error) {
 	if err := checkClientID(c.ClientID); err != nil {
 		return nil, err
 	}
-	if c.ClientSecret.IsZero() {
-		return nil, &ConfigError{Field: "ClientSecret", Problem: "is empty", Fix: "copy the Client Secret from the account's Web services profile"}
-	}
 	if i := indexControl(c.ClientSecret.Reveal()); i >= 0 {
 		return nil, &ConfigError{Field: "ClientSecret", Problem: "has " + characterAt(c.ClientSecret.Reveal(), i), Fix: "copy the Client Secret again without surrounding white space"}
 	}
@@ -111,7 +110,7 @@ func NewFlow(c Config) (*Flow, error) {
 	case CredentialsInBasic:
 		f.credentials = CredentialsInBasic
 	default:
-		return nil, &ConfigError{Field: "Credentials", Problem: "is not a credentials placement (" + describe(c.Credentials) + ")", Fix: `use "body" (the default) or "basic"`}
+		return nil, &ConfigError{Field: "Credentials", Problem: "is not a credentials placement (" + ShowInput("Credentials", c.Credentials) + ")", Fix: `use "body" (the default) or "basic"`}
 	}
 
 	switch {
@@ -129,19 +128,24 @@ func NewFlow(c Config) (*Flow, error) {
 
 func (f *Flow) useAccount(account, version string) error {
 	a := lowerASCII(trimSpaceASCII(account))
-	why := ""
-	switch i := indexNotAlnum(a); {
-	case a == "":
-		why = "is blank"
-	case len(a) > 63:
-		why = "has " + characters(len(a)) + " (at most 63)"
-	case i >= 0:
-		why = "has " + characterAt(a, i) + " (only letters and digits)"
-	}
-	if why != "" {
+	if why := accountProblem(a); why != "" {
 		return &ConfigError{Field: "Account", Problem: "is not a Caspio account ID: it " + why, Fix: `use the subdomain of the integration URL, e.g. "c1abc123", or set IntegrationURL`}
 	}
 	return f.useIntegrationURL("https://"+a+".caspio.com", version)
+}
+
+// accountProblem says what keeps a, trimmed and in lower case, from being an account ID:
+// the subdomain of an integration URL. It is "" for a good one.
+func accountProblem(a string) string {
+	switch i := indexNotAlnum(a); {
+	case a == "":
+		return "is blank"
+	case len(a) > 63:
+		return "has " + characters(len(a)) + " (at most 63)"
+	case i >= 0:
+		return "has " + characterAt(a, i) + " (only letters and digits)"
+	}
+	return ""
 }
 
 func (f *Flow) useIntegrationURL(raw, version string) error {
@@ -184,7 +188,7 @@ func (f *Flow) useEndpoints(tokenURL, resourceURL, version string) error {
 	if err != nil {
 		return err
 	}
-	path := strings.TrimRight(r.path, "/")
+	path := trimSlashes(r.path)
 	urlVersion := ""
 	if i := strings.LastIndexByte(path, '/'); i >= 0 {
 		if last := lowerASCII(path[i+1:]); last == "v2" || last == "v3" {
@@ -248,36 +252,107 @@ func (f *Flow) String() string {
 // GoString is String, for %#v.
 func (f *Flow) GoString() string { return f.String() }
 
-// String describes the config without its secret.
+// String describes the config the way errors describe values (see errors.go), so that a
+// Config can be logged whole: a secret pasted into the wrong field or a password in a URL
+// must not reach the log. Account, APIVersion and Credentials show when NewFlow would take
+// them, and ClientID as it shows in Flow and in stored state; the URLs show without user
+// info (replaced by [redacted]), query or fragment; any other value only by its shape, e.g.
+// "[redacted: 40 characters: letters and digits]"; ClientSecret is [redacted]. Empty fields
+// are left out.
+//
+// %v, %+v, %s and %q print String, %#v GoString, and encoding/json MarshalJSON. The verbs
+// for numbers (%d, %o...) bypass all three and print each field raw: the core implements
+// no fmt.Formatter, whose method takes an fmt.State and so would link fmt into the
+// WebAssembly build.
 func (c Config) String() string {
-	var b strings.Builder
-	b.WriteString("caspio.Config{")
-	field := func(name, value string) {
-		if value == "" {
-			return
+	b := []byte("caspio.Config{")
+	first := true
+	for _, f := range c.shownFields() {
+		if f.value == "" {
+			continue
 		}
-		if b.Len() > len("caspio.Config{") {
-			b.WriteString(", ")
+		if !first {
+			b = append(b, ", "...)
 		}
-		b.WriteString(name + ": " + value)
+		first = false
+		b = append(b, f.name+": "+f.value...)
 	}
-	field("Account", c.Account)
-	field("IntegrationURL", c.IntegrationURL)
-	field("TokenURL", c.TokenURL)
-	field("ResourceURL", c.ResourceURL)
-	field("APIVersion", c.APIVersion)
-	field("ClientID", c.ClientID)
-	field("ClientSecret", c.ClientSecret.String())
-	field("Credentials", c.Credentials)
 	if c.RefreshMargin != 0 {
-		field("RefreshMargin", strconv.FormatInt(int64(c.RefreshMargin), 10)+"ms")
+		if !first {
+			b = append(b, ", "...)
+		}
+		b = append(b, "RefreshMargin: "+strconv.FormatInt(int64(c.RefreshMargin), 10)+"ms"...)
 	}
-	b.WriteString("}")
-	return b.String()
+	return string(append(b, '}'))
 }
 
 // GoString is String, for %#v.
 func (c Config) GoString() string { return c.String() }
+
+// MarshalJSON encodes the config as encoding/json would encode its fields, each string
+// shown as String shows it ("" when empty), RefreshMargin as milliseconds.
+func (c Config) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for _, f := range c.shownFields() {
+		b = appendJSONString(b, f.name)
+		b = append(b, ':')
+		b = append(appendJSONString(b, f.value), ',')
+	}
+	b = append(b, `"RefreshMargin":`...)
+	b = strconv.AppendInt(b, int64(c.RefreshMargin), 10)
+	return append(b, '}'), nil
+}
+
+// shownField is a Config field as String shows it.
+type shownField struct{ name, value string }
+
+// shownFields returns c's string fields in declaration order, as String shows them.
+func (c Config) shownFields() []shownField {
+	shown := func(value string, ok bool) string {
+		if value == "" || ok {
+			return value
+		}
+		return shownShape(value)
+	}
+	account := lowerASCII(trimSpaceASCII(c.Account))
+	version := lowerASCII(trimSpaceASCII(c.APIVersion))
+	credentials := lowerASCII(c.Credentials)
+	return []shownField{
+		{"Account", shown(account, account != "" && accountProblem(account) == "")},
+		{"IntegrationURL", shownURL(c.IntegrationURL)},
+		{"TokenURL", shownURL(c.TokenURL)},
+		{"ResourceURL", shownURL(c.ResourceURL)},
+		{"APIVersion", shown(version, version == "v2" || version == "v3")},
+		{"ClientID", shown(c.ClientID, checkClientID(c.ClientID) == nil)},
+		{"ClientSecret", c.ClientSecret.String()},
+		{"Credentials", shown(credentials, credentials == CredentialsInBody || credentials == CredentialsInBasic)},
+	}
+}
+
+// shownShape is a value that may be a credential, shown by its shape only.
+func shownShape(s string) string { return "[redacted: " + describe(s) + "]" }
+
+// shownURL is a Config's URL as String shows it: like a reference in an error (shownRef),
+// without query or fragment, and with everything from the authority to the last "@"
+// replaced by [redacted], wherever that "@" stands (in https://id:pa#ss@host a query or
+// fragment cut first would leave part of the password). A value that is not an http(s) URL
+// with "//", or that holds white space, a control character or a backslash, shows by its
+// shape only.
+func shownURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	s := trimSpaceASCII(raw)
+	n := schemeEnd(s)
+	if scheme := lowerASCII(s[:n]); scheme != "https:" && scheme != "http:" || !strings.HasPrefix(s[n:], "//") ||
+		indexAny(s, func(c byte) bool { return isSpaceOrControl(c) || c == '\\' }) >= 0 {
+		return shownShape(raw)
+	}
+	if at := strings.LastIndexByte(s, '@'); at >= 0 {
+		s = s[:n+2] + redacted + s[at:]
+	}
+	return shownRef(s)
+}
 
 func checkClientID(id string) error {
 	switch {

@@ -44,6 +44,7 @@ type Conversation struct {
 	sent     string // the Authorization value of the last send; "" for none
 	retried  bool   // sent again after a 401 already
 	hops     int    // redirects followed
+	resends  int    // sent again after a failure that may pass (429, 5xx, no answer)
 }
 
 // mode is what a conversation is for.
@@ -59,6 +60,7 @@ const (
 // flight is one acquisition, run by one conversation and joined by the others that need a
 // token meanwhile.
 type flight struct {
+	m         *Machine
 	id        int
 	mode      mode
 	landed    bool
@@ -135,9 +137,12 @@ func (c *Conversation) Next(r Result) Step {
 		return c.set(c.abort(&StepError{Problem: "the " + r.Kind + " result has the HTTP status " + strconv.Itoa(r.Response.Status)}), r.Now)
 	}
 	if r.Kind == StepJoin && !c.joined.landed {
-		again := c.step // still in flight: the same step, its events told already
-		again.Events, again.Landed = nil, 0
-		return again
+		if !takeOver(r.Silent) {
+			again := c.step // still in flight: the same step, its events told already
+			again.Events, again.Landed = nil, 0
+			return again
+		}
+		c.joined.vanish() // its runner is gone: this joiner starts the acquisition again
 	}
 	if c.steps >= maxSteps && c.final == nil {
 		return c.set(c.giveUp(), r.Now)
@@ -219,7 +224,7 @@ func (c *Conversation) advance(r Result) Step {
 		} else {
 			c.locked = true
 		}
-		return Step{Kind: StepRead}
+		return m.storeStep(StepRead)
 
 	case StepRead:
 		c.adopt(r, !c.peeking)
@@ -254,6 +259,9 @@ func (c *Conversation) advance(r Result) Step {
 		return c.land(outcome{lease: l})
 
 	case StepWait:
+		if c.mode == modeFetch && c.flight == nil {
+			return c.resend(now)
+		}
 		return c.loop(now)
 
 	case StepUnlock:
@@ -266,7 +274,7 @@ func (c *Conversation) advance(r Result) Step {
 		return c.arrive(o)
 
 	case StepSend:
-		return c.response(r.Response, now)
+		return c.response(r.Response, now, r.Jitter)
 	}
 	return c.abort(&StepError{Problem: "a result " + kindName(r.Kind) + " answers no step"})
 }
@@ -295,7 +303,7 @@ func (c *Conversation) begin(now UnixMilli) Step {
 	if f := m.flight; f != nil {
 		// One acquisition at a time: the same kind is shared, another kind waits its turn.
 		c.joined = f
-		return Step{Kind: StepJoin, Flight: f.id}
+		return Step{Kind: StepJoin, Flight: f.id, Wait: JoinPoll}
 	}
 	switch {
 	case c.want == modeAuthenticate && m.opts.Hold != "":
@@ -304,17 +312,17 @@ func (c *Conversation) begin(now UnixMilli) Step {
 		return c.fail(heldError(GrantRefreshToken))
 	}
 	m.flights++
-	c.flight = &flight{id: m.flights, mode: c.want}
+	c.flight = &flight{m: m, id: m.flights, mode: c.want}
 	m.flight = c.flight
 	if !m.opts.Lock || m.opts.Hold == HoldAll {
-		return Step{Kind: StepRead} // with HoldAll nothing is written: no lock is needed
+		return m.storeStep(StepRead) // with HoldAll nothing is written: no lock is needed
 	}
 	if c.want == modeToken {
 		// A shared store may hold a token another process got: then no lock is needed.
 		// Taking it costs a system call for a file, and a round trip that every request of a
 		// deployment queues behind for a Durable Object.
 		c.peeking = true
-		return Step{Kind: StepRead}
+		return m.storeStep(StepRead)
 	}
 	return Step{Kind: StepLock, Timeout: m.lockTimeout()}
 }
@@ -349,7 +357,7 @@ func (c *Conversation) adopt(r Result, report bool) {
 	if !m.flow.Owns(stored) {
 		return // another client's or endpoint's: ours replaces it at the next write
 	}
-	if m.flow.Owns(m.state) && requests(stored) < requests(m.state) {
+	if m.flow.Owns(m.state) && compareInt(requests(stored), requests(m.state)) < 0 {
 		return
 	}
 	m.state = m.clean(stored)
@@ -417,8 +425,9 @@ func (c *Conversation) tokenResponse(r Result) Step {
 		c.lastErr = err
 		c.after = outcome{err: err}
 	}
+	m.state.Revision = requests(m.state)
 	at, ttl := storeExpiry(m.state, now)
-	return Step{Kind: StepWrite, State: m.state, ExpiresAt: at, TTL: ttl}
+	return Step{Kind: StepWrite, State: m.state, ExpiresAt: at, TTL: ttl, Timeout: m.opts.TokenTimeout}
 }
 
 // transient reports whether a token response's status is a failure that may pass: none
@@ -438,7 +447,7 @@ func heldError(grant string) error {
 func (c *Conversation) land(o outcome) Step {
 	if c.locked {
 		c.final = &o
-		return Step{Kind: StepUnlock}
+		return c.m.storeStep(StepUnlock)
 	}
 	return c.arrive(o)
 }
@@ -453,12 +462,24 @@ func (c *Conversation) arrive(o outcome) Step {
 	return c.leased(o.lease)
 }
 
+// vanish ends a flight whose runner stopped showing life, without an outcome: its
+// joiners start over, and whatever its runner does if it comes back changes nothing for
+// them (see join.go).
+func (f *flight) vanish() {
+	f.landed, f.abandoned = true, true
+	if f.m.flight == f {
+		f.m.flight = nil
+	}
+}
+
 func (c *Conversation) endFlight(o outcome, abandoned bool) {
 	f := c.flight
 	if f == nil {
 		return
 	}
-	f.landed, f.abandoned, f.lease, f.err = true, abandoned, o.lease, o.err
+	if !f.landed {
+		f.landed, f.abandoned, f.lease, f.err = true, abandoned, o.lease, o.err
+	}
 	if c.m.flight == f {
 		c.m.flight = nil
 	}

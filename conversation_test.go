@@ -183,6 +183,9 @@ func runConversation(t *testing.T, c conversationCase) reliability.Case {
 			}
 		case caspio.StepFail:
 			o.Result = step.Encode()["error"].(map[string]any)["kind"].(string)
+			if o.Result == "" {
+				o.Result = "TypeError" // the host's own error: no answer came (fetch's TypeError in JS)
+			}
 		default:
 			t.Errorf("call %q did not end: it asks for a %s step", id, step.Kind)
 		}
@@ -209,11 +212,12 @@ func vectorResourceRequest(t *testing.T, raw json.RawMessage) caspio.ResourceReq
 	var r struct {
 		Method, Ref, Redirect, Authorization string
 		OneShot                              bool `json:"one_shot"`
+		NoRetry                              bool `json:"no_retry"`
 	}
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	dec.DisallowUnknownFields()
 	require.NoError(t, dec.Decode(&r))
-	return caspio.ResourceRequest{Method: r.Method, Ref: r.Ref, OneShot: r.OneShot, Redirect: r.Redirect, Authorization: caspio.NewSecret(r.Authorization)}
+	return caspio.ResourceRequest{Method: r.Method, Ref: r.Ref, OneShot: r.OneShot, Redirect: r.Redirect, Authorization: caspio.NewSecret(r.Authorization), NoRetry: r.NoRetry}
 }
 
 // vectorResult turns a result of the vectors into the form ParseResult reads: the texts a

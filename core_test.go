@@ -14,8 +14,9 @@ import (
 )
 
 // TestWasmLinksNoHeavyPackages keeps the core and the npm package's WebAssembly build small:
-// each of these packages costs tens to hundreds of KB in a js/wasm build (DESIGN.md), and
-// net/http would not even use fetch in Node.
+// each of these packages costs tens to hundreds of KB in a js/wasm build (docs/design.md;
+// encoding/base64 about 7 KB, for one header the core writes itself), and net/http would not
+// even use fetch in Node.
 func TestWasmLinksNoHeavyPackages(t *testing.T) {
 	for _, pkg := range []string{".", "./wasm"} {
 		cmd := exec.Command("go", "list", "-deps", pkg)
@@ -24,7 +25,7 @@ func TestWasmLinksNoHeavyPackages(t *testing.T) {
 		require.NoError(t, err, string(out))
 		deps := strings.Fields(string(out))
 		require.Contains(t, deps, "github.com/caspio-auth/caspio", "go list did not list the core for %s", pkg)
-		for _, heavy := range []string{"net/http", "encoding/json", "fmt", "time", "context", "net/url", "os", "reflect"} {
+		for _, heavy := range []string{"net/http", "encoding/json", "fmt", "time", "context", "net/url", "os", "reflect", "encoding/base64"} {
 			assert.NotContains(t, deps, heavy, "%s must not link %s in a GOOS=js build", pkg, heavy)
 		}
 	}
@@ -97,8 +98,9 @@ func TestOneRefreshForConcurrent401s(t *testing.T) {
 	assert.Equal(t, 1, state.Counters.Refreshes)
 }
 
-// TestMessagesDescribeValues shows what the rule of errors.go reads like: the field at fault
-// and the shape of its value, never the value.
+// TestMessagesDescribeValues shows what the rules of errors.go and input.go read like: the
+// field at fault and the shape of a value that may be a secret, and a value that cannot be
+// one as typed.
 func TestMessagesDescribeValues(t *testing.T) {
 	secret := caspio.NewSecret("SECRET-1")
 	cases := []struct {
@@ -110,8 +112,10 @@ func TestMessagesDescribeValues(t *testing.T) {
 			`caspio: config Account: is not a Caspio account ID: it has "." at character 9 of 19 (only letters and digits); use the subdomain of the integration URL, e.g. "c1abc123", or set IntegrationURL`},
 		{"a password with a slash", caspio.Config{IntegrationURL: "https://id:pa/ss@c1abc123.caspio.com", ClientID: "id", ClientSecret: secret},
 			`caspio: config IntegrationURL: has "@" at character 17 of 36: user info (user:password@host) is not allowed; remove it: the client sends the credentials itself, never in a URL`},
-		{"a token as the API version", caspio.Config{Account: "c1abc123", APIVersion: "Zq8vKx", ClientID: "id", ClientSecret: secret},
-			`caspio: config APIVersion: is not a Caspio REST API version (6 characters: letters and digits); use "v2" or "v3"`},
+		{"an unknown API version is quoted", caspio.Config{Account: "c1abc123", APIVersion: "v4", ClientID: "id", ClientSecret: secret},
+			`caspio: config APIVersion: is not a Caspio REST API version ("v4"); use "v2" or "v3"`},
+		{"a token as the API version is longer than a version, and described", caspio.Config{Account: "c1abc123", APIVersion: "Zq8vKx1mN0pQ77rTzq8vKx1mN0pQ77rT-a1b2", ClientID: "id", ClientSecret: secret},
+			`caspio: config APIVersion: is not a Caspio REST API version (37 characters: letters, digits and punctuation); use "v2" or "v3"`},
 		{"a line break after the secret", caspio.Config{Account: "c1abc123", ClientID: "id", ClientSecret: caspio.NewSecret("abc\r\n")},
 			`caspio: config ClientSecret: has a carriage return at character 4 of 5; copy the Client Secret again without surrounding white space`},
 	}

@@ -61,6 +61,16 @@
 // ResourceRequest.Authorization and feeds the response it got as the result of the first
 // step, which is that very send.
 //
+// A resource request the machine sends again after a failure that may pass (a 429, a 503
+// or other 5xx, or no answer, for a method that does nothing twice: never a POST) asks for a
+// wait step without a flight, then the send again; ResourceRequest.NoRetry turns that off.
+//
+// The rules of records calls are pure functions beside the machine (records.go): Paging
+// says which request each page of a read of a table or view takes and when the read stops,
+// from three facts a host reads off each answer (Page); RecordsRef gives the request of a
+// write; InsertOutcome and Missing say what Caspio's answers mean. A driver sends the
+// requests they name as ordinary resource requests.
+//
 // A step and a result can be told in plain values (Step.Encode, ParseResult), so that a
 // driver in JavaScript performs the same steps through the WebAssembly build; the shared
 // conversation vectors in tests/vectors/conversations are written in that form.

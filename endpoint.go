@@ -39,7 +39,7 @@ func parseEndpoint(field, raw string) (endpoint, error) {
 	if i := strings.IndexByte(rest, '@'); i >= 0 {
 		return bad("has "+characterAt(s, at+i)+": user info (user:password@host) is not allowed", "remove it: the client sends the credentials itself, never in a URL")
 	}
-	if i := strings.IndexAny(rest, "?#"); i >= 0 {
+	if i := indexAnyByte(rest, "?#"); i >= 0 {
 		return bad("has a query or fragment, from "+characterAt(s, at+i), "remove everything from ? or #")
 	}
 	hostport, path := rest, ""
@@ -153,18 +153,4 @@ func isLoopbackHost(host string) bool {
 		start = i + 1
 	}
 	return octets == 4
-}
-
-// hasDotSegment reports whether path has a "." or ".." segment.
-func hasDotSegment(path string) bool {
-	for start, i := 0, 0; i <= len(path); i++ {
-		if i < len(path) && path[i] != '/' {
-			continue
-		}
-		if seg := path[start:i]; seg == "." || seg == ".." {
-			return true
-		}
-		start = i + 1
-	}
-	return false
 }

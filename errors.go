@@ -7,7 +7,8 @@ import "strconv"
 // not allowed and where), never the value itself: a client secret pasted into the wrong
 // field, a password in a URL's user info or a token that a server put in the wrong response
 // field must not reach a log. Only values that cannot be credentials are shown:
-//   - words from the fixed list a value was checked against ("v2" or "v3"), and numbers;
+//   - words from the fixed list a value was checked against ("v2" or "v3"), numbers, and
+//     what input.go lets a message quote of what a user typed ("v4", "--wher");
 //   - text a server wrote for people to read: an OAuth error code, description and URI,
 //     Caspio's Code, Message, Resource and RequestId, a Content-Type that is a plain media
 //     type. The client secret and the tokens the client holds are replaced by [redacted] in
@@ -17,6 +18,8 @@ import "strconv"
 //     from the authority to the last "@" is [redacted]. A reference that is not an http(s)
 //     URL shows its scheme only.
 // Error fields follow the same rule as messages, so that logging an error whole is safe.
+// What a user typed (an option, a command, an enumerated value, an argument) is shown by the
+// rule of input.go, which lists the fields on each side: ShowInput and ShowUnknown.
 
 // Kinds of error, stable across runtimes: the JS package's errors carry the same strings in
 // their `code` property, and the shared test vectors name them.

@@ -28,6 +28,15 @@ func (c *Conversation) startFetch(now UnixMilli) Step {
 	return c.begin(now)
 }
 
+// resend sends the request again after a wait: with the token valid now on the REST base,
+// and without one where a redirect led off it.
+func (c *Conversation) resend(now UnixMilli) Step {
+	if c.sent == "" {
+		return c.send("")
+	}
+	return c.begin(now)
+}
+
 // send asks for the request to be sent to c.url with authorization ("" for none).
 func (c *Conversation) send(authorization string) Step {
 	c.sent = authorization
@@ -36,15 +45,31 @@ func (c *Conversation) send(authorization string) Step {
 	}}
 }
 
+// BodyHeaders are the headers that describe a request's body, in canonical form: a send step
+// without the body (KeepBody false, after a redirect made the request a GET) sends none of
+// them. They are fetch's request-body-header names and Content-Length, so that every driver
+// drops what a browser's fetch drops.
+var BodyHeaders = []string{"Content-Encoding", "Content-Language", "Content-Location", "Content-Type", "Content-Length"}
+
+// IsBodyHeader reports whether name (in any case) is one of BodyHeaders.
+func IsBodyHeader(name string) bool {
+	for _, h := range BodyHeaders {
+		if equalFoldASCII(name, h) {
+			return true
+		}
+	}
+	return false
+}
+
 // response decides what a resource response leads to.
-func (c *Conversation) response(resp Response, now UnixMilli) Step {
+func (c *Conversation) response(resp Response, now UnixMilli, jitter float64) Step {
 	m := c.m
 	switch {
 	case resp.Status == 0:
-		if resp.Err == nil {
-			return c.fail(hostError("caspio: no response to the resource request"))
-		}
-		return c.fail(resp.Err)
+	case resp.Status == 401 && c.sent != "" && resp.URL != "" && !m.flow.onRestBase(resp.URL):
+		// The platform followed a redirect off the REST base, where the token does not go:
+		// this 401 is no verdict on the token, and is handed back as it is.
+		return Step{Kind: StepDone}
 	case resp.Status == 401 && c.sent != "":
 		if m.unauthorized(c.sent) {
 			c.event(Event{Kind: EventRevoked})
@@ -58,7 +83,48 @@ func (c *Conversation) response(resp Response, now UnixMilli) Step {
 	case isRedirect(resp.Status) && resp.Location != "" && c.req.Redirect != ManualRedirects:
 		return c.redirect(resp, now)
 	}
+	if wait, ok := c.retryAfterFailure(resp, now, jitter); ok {
+		c.resends++
+		c.event(Event{Kind: EventResourceRetry, Attempt: c.resends, Status: resp.Status, Wait: wait, Err: resp.Err})
+		return Step{Kind: StepWait, Wait: wait}
+	}
+	if resp.Status == 0 {
+		if resp.Err == nil {
+			return c.fail(hostError("caspio: no response to the resource request"))
+		}
+		return c.fail(resp.Err)
+	}
 	return Step{Kind: StepDone}
+}
+
+// MaxResourceRetries bounds the times one resource request is sent again after a failure
+// that may pass (see ResourceRequest.NoRetry).
+const MaxResourceRetries = 3
+
+// retryAfterFailure decides whether the answer resp (or its absence) is a failure to send
+// the request again after, and how long to wait first. Only a request whose method does
+// nothing twice (GET, HEAD, OPTIONS, PUT, DELETE) is sent again, after a 429, a 5xx but 501
+// and 505, or no answer; never a POST, which may have inserted a record, nor a PATCH. The
+// wait is the Retry-After asked for, when it is at most MaxRetryAfter (a longer one is
+// handed back), or the token requests' backoff.
+func (c *Conversation) retryAfterFailure(resp Response, now UnixMilli, jitter float64) (Millis, bool) {
+	if c.req.NoRetry || c.resends >= MaxResourceRetries || c.req.OneShot && c.keepBody {
+		return 0, false
+	}
+	idempotent := false
+	switch lowerASCII(c.method) {
+	case "get", "head", "options", "put", "delete":
+		idempotent = true
+	}
+	switch s := resp.Status; {
+	case !idempotent:
+		return 0, false
+	case s == 0, s == 429, s >= 500 && s != 501 && s != 505:
+	default:
+		return 0, false
+	}
+	r := c.m.flow.retry(State{}, nil, resp, now, c.resends, jitter)
+	return r.Wait, r.Retry
 }
 
 func isRedirect(status int) bool {
@@ -100,6 +166,13 @@ func (c *Conversation) redirect(resp Response, now UnixMilli) Step {
 	}
 	c.url = target
 	return c.send("") // off the REST base: never with the bearer token
+}
+
+// onRestBase reports whether the absolute URL u is on the REST base: where the bearer token
+// goes, and a 401 is about the token.
+func (f *Flow) onRestBase(u string) bool {
+	_, err := f.ResolveURL(u)
+	return err == nil
 }
 
 // resolveReference resolves the reference ref (a redirect's Location, which CheckLocation
@@ -145,7 +218,7 @@ func resolveReference(base, ref string) (string, bool) {
 			path, query, hasQuery = bPath[:strings.LastIndexByte(bPath, '/')+1]+p, q, hasQ
 		}
 	}
-	if authority == "" || strings.Trim(authority, authorityBytes) != "" {
+	if authority == "" || !onlyBytes(authority, authorityBytes) {
 		return "", false
 	}
 	if _, _, problem := splitHostPort(authority); problem != "" {
@@ -177,13 +250,15 @@ const authorityBytes = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123
 // removeDotSegments removes "." and ".." segments (literal or percent-encoded) from an
 // absolute path, as RFC 3986 section 5.2.4 does.
 func removeDotSegments(path string) string {
-	segments := strings.Split(path, "/")[1:]
-	out := make([]string, 0, len(segments))
-	for i, seg := range segments {
-		last := i == len(segments)-1
-		switch strings.ReplaceAll(lowerASCII(seg), "%2e", ".") {
-		case ".":
-		case "..":
+	var out []string
+	_, rest, more := strings.Cut(path, "/") // the segments after the first "/"
+	for more {
+		var seg string
+		seg, rest, more = strings.Cut(rest, "/")
+		last := !more
+		switch dotSegment(seg) {
+		case 1:
+		case 2:
 			if len(out) > 0 {
 				out = out[:len(out)-1]
 			}
@@ -195,5 +270,23 @@ func removeDotSegments(path string) string {
 			out = append(out, "") // "/a/.." is "/a/"
 		}
 	}
-	return "/" + strings.Join(out, "/")
+	if len(out) == 0 {
+		return "/"
+	}
+	b := make([]byte, 0, len(path)) // strings.Split and Join would add about 5 KB to the WebAssembly build
+	for _, seg := range out {
+		b = append(append(b, '/'), seg...)
+	}
+	return string(b)
+}
+
+// Final reports whether a response of this status, to a request sent with a lease, is the
+// answer to hand back without asking the machine: the hot path's test, in every driver (the
+// JS one reads it as a table, wasm's finalStatuses). A 401, a redirect the machine follows
+// (301, 302, 303, 307, 308), a 429 and a 5xx are not: the machine decides whether to
+// refresh, follow or send again (ResourceRequest.Authorization says how to hand it such a
+// response). Status 0 (no answer) is not final either. Another 3xx (300, 304) is final: the
+// machine would hand it back as it is.
+func Final(status int) bool {
+	return status != 0 && status != 401 && !isRedirect(status) && status != 429 && status < 500
 }

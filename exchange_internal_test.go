@@ -67,3 +67,17 @@ func TestStoreExpiry(t *testing.T) {
 		})
 	}
 }
+
+// Final is the hot path's test in every driver: what it hands back at once, the machine
+// would hand back too; what it does not, the machine acts on.
+func TestFinal(t *testing.T) {
+	for status, want := range map[int]bool{
+		0: false, 200: true, 201: true, 204: true, 300: true, 301: false, 302: false, 303: false,
+		304: true, 307: false, 308: false, 400: true, 401: false, 403: true, 404: true,
+		429: false, 500: false, 501: false, 503: false, 599: false, 999: false,
+	} {
+		if got := Final(status); got != want {
+			t.Errorf("Final(%d) = %v, want %v", status, got, want)
+		}
+	}
+}

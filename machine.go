@@ -67,11 +67,12 @@ const maxRedirects = 10
 
 // maxSteps bounds the steps of one conversation, whatever the results fed to it. A legal
 // conversation stays well below: an acquisition takes at most 28 steps, and a resource
-// request makes at most 12 sends.
+// request makes at most 16 sends (redirects, a 401, MaxResourceRetries).
 const maxSteps = 400
 
 // NewMachine returns the machine of a client with flow. Options it cannot use give a
-// *ConfigError naming the field, and so does a zero Flow (not made by NewFlow). A nil flow
+// *ConfigError naming the field, and so do a zero Flow (not made by NewFlow) and a flow
+// without a ClientSecret unless Options.Hold is HoldAll (no token request at all). A nil flow
 // gives a machine whose every conversation fails with a *StepError.
 func NewMachine(flow *Flow, opts Options) (*Machine, error) {
 	if flow != nil && !flow.usable() {
@@ -80,7 +81,10 @@ func NewMachine(flow *Flow, opts Options) (*Machine, error) {
 	switch opts.Hold {
 	case "", HoldLogin, HoldAll:
 	default:
-		return nil, &ConfigError{Field: "Hold", Problem: "is not a kind of token request to hold", Fix: `use "login", "all", or "" to hold none`}
+		return nil, &ConfigError{Field: "Hold", Problem: "is not a kind of token request to hold (" + ShowInput("hold", opts.Hold) + ")", Fix: `use "login", "all", or "" to hold none`}
+	}
+	if flow != nil && flow.clientSecret.IsZero() && opts.Hold != HoldAll {
+		return nil, &ConfigError{Field: "ClientSecret", Problem: "is empty", Fix: `copy the Client Secret from the account's Web services profile; a client may go without it only if it holds every token request (hold "all")`}
 	}
 	switch {
 	case opts.TokenTimeout < 0:
@@ -141,6 +145,10 @@ type ResourceRequest struct {
 	// conversation with it and feeds the response it got as the result of that first send.
 	// If zero, the first send waits for a token as Token does.
 	Authorization Secret
+	// NoRetry says that a failure is handed back as it is: no 429, 503, other 5xx or lost
+	// answer is sent again. If false, those are sent again by the core's rules, at most
+	// MaxResourceRetries times, and never a POST (see the retry event).
+	NoRetry bool
 }
 
 // Values of ResourceRequest.Redirect.
@@ -315,8 +323,38 @@ func requests(s State) int {
 	return s.Counters.ClientCredentialsRequests + s.Counters.RefreshRequests
 }
 
-// lockTimeout bounds the wait for the store's lock: long enough for another process's whole
-// acquisition (four attempts and three Retry-After waits).
-func (m *Machine) lockTimeout() Millis {
-	return m.opts.TokenTimeout*(MaxTokenRetries+1) + MaxTokenRetries*MaxRetryAfter + 10*Second
+// CompareStored says which of two stored states, given as decoded JSON, is the newer, by
+// the rule the machine adopts a stored state by: the one with more token requests (every
+// token response adds one, and the counters only grow). It returns 1 when a is newer, -1
+// when b is, 0 when neither is. A value that is not a state ParseState reads (nil
+// included) is older than any state. A store that hears of states from other writers (the
+// tabs sharing a webStorage) keeps the newer one by it.
+func CompareStored(a, b any) int {
+	sa, errA := ParseState(a)
+	sb, errB := ParseState(b)
+	switch {
+	case errA != nil && errB != nil:
+		return 0
+	case errA != nil:
+		return -1
+	case errB != nil:
+		return 1
+	}
+	return compareInt(requests(sa), requests(sb))
 }
+
+func compareInt(a, b int) int {
+	switch {
+	case a > b:
+		return 1
+	case a < b:
+		return -1
+	}
+	return 0
+}
+
+// storeStep is a read or unlock step, bounded as every store call is by TokenTimeout.
+func (m *Machine) storeStep(kind string) Step { return Step{Kind: kind, Timeout: m.opts.TokenTimeout} }
+
+// lockTimeout bounds the wait for the store's lock (see LockTimeout).
+func (m *Machine) lockTimeout() Millis { return LockTimeout(m.opts.TokenTimeout) }

@@ -73,7 +73,7 @@ func (f *Flow) ResolveURL(ref string) (string, error) {
 		}
 	}
 
-	if hasResolvedDotSegment(path) {
+	if hasDotSegment(path) {
 		return refuse(`has a "." or ".." segment; give a path below ` + f.resourceBase)
 	}
 	if strings.Contains(strings.TrimSuffix(path, "/"), "//") {
@@ -223,7 +223,7 @@ func mayHoldUserInfo(ref string) bool {
 // fragment, with any user info replaced by [redacted], and as its scheme alone when it is not
 // a hierarchical URL (data:..., mailto:...), whose rest may hold anything.
 func shownRef(ref string) string {
-	if i := strings.IndexAny(ref, "?#"); i >= 0 {
+	if i := indexAnyByte(ref, "?#"); i >= 0 {
 		ref = ref[:i]
 	}
 	if n := schemeEnd(ref); n > 0 && !strings.HasPrefix(ref[n:], "//") {
@@ -244,14 +244,16 @@ func (f *Flow) apiVersionName() string {
 	return f.apiVersion
 }
 
-// hasResolvedDotSegment reports whether path has a segment that is "." or "..", literally
-// or percent-encoded.
-func hasResolvedDotSegment(path string) bool {
+// hasDotSegment reports whether path has a dot segment (see dotSegment). It is the one
+// judge of dot segments in the core: configured endpoints (parseEndpoint), resource paths
+// (ResolveURL) and redirects (removeDotSegments) all ask it, so that no spelling of a dot
+// passes one check and not another.
+func hasDotSegment(path string) bool {
 	for start, i := 0, 0; i <= len(path); i++ {
 		if i < len(path) && path[i] != '/' {
 			continue
 		}
-		if isDotSegment(path[start:i]) {
+		if dotSegment(path[start:i]) > 0 {
 			return true
 		}
 		start = i + 1
@@ -259,22 +261,32 @@ func hasResolvedDotSegment(path string) bool {
 	return false
 }
 
-// isDotSegment reports whether seg is "." or "..", literally or percent-encoded (%2e, in
-// either case, for a dot).
-func isDotSegment(seg string) bool {
+// dotSegment returns 1 when seg is ".", 2 when it is "..", and 0 otherwise. A dot may be
+// percent-encoded (%2e, in either case), as URL parsers read it.
+func dotSegment(seg string) int {
 	switch len(seg) {
 	case 1:
-		return seg == "."
+		if seg == "." {
+			return 1
+		}
 	case 2:
-		return seg == ".."
+		if seg == ".." {
+			return 2
+		}
 	case 3:
-		return isEncodedDot(seg)
+		if isEncodedDot(seg) {
+			return 1
+		}
 	case 4:
-		return seg[0] == '.' && isEncodedDot(seg[1:]) || isEncodedDot(seg[:3]) && seg[3] == '.'
+		if seg[0] == '.' && isEncodedDot(seg[1:]) || isEncodedDot(seg[:3]) && seg[3] == '.' {
+			return 2
+		}
 	case 6:
-		return isEncodedDot(seg[:3]) && isEncodedDot(seg[3:])
+		if isEncodedDot(seg[:3]) && isEncodedDot(seg[3:]) {
+			return 2
+		}
 	}
-	return false
+	return 0
 }
 
 // isEncodedDot reports whether s, of three bytes, is "%2e" or "%2E".

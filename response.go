@@ -15,7 +15,10 @@ type Response struct {
 	NotJSON     bool   // the body was empty or did not decode as JSON; Body is then ignored
 	RetryAfter  string // the Retry-After header, if any
 	Location    string // the Location header, if any
-	Err         error  // the transport error (connection refused, timeout) when Status is 0
+	// URL, for a send, is where the response came from when the platform followed redirects
+	// itself (a browser's fetch: Response.redirected and Response.url); "" otherwise.
+	URL string
+	Err error // the transport error (connection refused, timeout) when Status is 0
 }
 
 // TokenResult is what HandleTokenResponse makes of a token response.
@@ -193,7 +196,7 @@ func parseTokenResponse(resp Response) (tokenFields, error) {
 		if v == "" {
 			return bad("access_token", "is empty; expected the access token")
 		}
-		if hasControl(v) || strings.ContainsAny(v, " \"") {
+		if hasControl(v) || indexAnyByte(v, " \"") >= 0 {
 			return bad("access_token", "contains white space, a quote or a control character, which cannot be sent in an Authorization header")
 		}
 		t.accessToken = v
@@ -310,7 +313,7 @@ func (f *Flow) scrubber(prev State) func(string) string {
 	}
 	return func(text string) string {
 		for _, s := range secrets {
-			text = strings.ReplaceAll(text, s, redacted)
+			text = replaceAll(text, s, redacted)
 		}
 		return text
 	}
@@ -387,4 +390,23 @@ func statusText(status int) string {
 		return "Gateway Timeout"
 	}
 	return "HTTP status " + strconv.Itoa(status)
+}
+
+// replaceAll is strings.ReplaceAll for an old that is not empty. (strings.Replace, which
+// also handles an empty old and counts the matches first, adds about 5 KB to the
+// WebAssembly build.)
+func replaceAll(s, old, new string) string {
+	var b []byte
+	for {
+		i := strings.Index(s, old)
+		if i < 0 {
+			break
+		}
+		b = append(append(b, s[:i]...), new...)
+		s = s[i+len(old):]
+	}
+	if b == nil {
+		return s
+	}
+	return string(append(b, s...))
 }

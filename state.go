@@ -27,6 +27,14 @@ type State struct {
 	RefreshUsedAt   UnixMilli // when it was last used in a refresh; zero if never
 
 	Counters Counters
+
+	// Revision orders the states of one client: the machine gives every state it writes the
+	// number of token requests in its history, the measure by which it adopts a stored state
+	// on read, so that a store can refuse atomically a write older than the state it holds
+	// (a lock holder that outlived its lock). Zero, and not encoded, for a state no machine
+	// wrote yet; a state stored by an older version has none, and a store then counts its
+	// requests itself.
+	Revision int
 }
 
 // Counters count a client's token requests across restarts, as far as the state is stored.
@@ -69,6 +77,9 @@ func (s State) Encode() map[string]any {
 			"refreshes":                   float64(s.Counters.Refreshes),
 		},
 	}
+	if s.Revision != 0 {
+		m["revision"] = float64(s.Revision)
+	}
 	if !s.AccessToken.IsZero() {
 		m["access_token"] = s.AccessToken.Reveal()
 		m["expires_at"] = float64(s.ExpiresAt)
@@ -108,6 +119,12 @@ func ParseState(v any) (State, error) {
 	if s.TokenURL, err = stateString(m, "token_url", true); err != nil {
 		return State{}, err
 	}
+
+	revision, err := stateNumber(m, "revision", false)
+	if err != nil {
+		return State{}, err
+	}
+	s.Revision = int(revision)
 
 	access, err := stateString(m, "access_token", false)
 	if err != nil {

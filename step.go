@@ -13,21 +13,24 @@ const (
 	// redirects (where the platform follows them itself, as a browser's fetch does, feed the
 	// final response). Feed the Response's Status and Location, or Err when none arrived.
 	StepSend = "send"
-	// StepLock: take the store's lock, waiting at most Timeout; feed Err if it failed.
+	// StepLock: take the store's lock, waiting at most Timeout; feed Err if it failed. A
+	// store whose lock lapses by itself holds and waits for it as StoreLock says.
 	StepLock = "lock"
-	// StepRead: read the store; feed the state decoded from JSON as Stored (nil when
-	// nothing is stored), or Err: a *StateError when the stored text is not JSON.
+	// StepRead: read the store within Timeout; feed the state decoded from JSON as Stored
+	// (nil when nothing is stored), or Err: a *StateError when the stored text is not JSON.
 	StepRead = "read"
-	// StepWrite: store State.Encode() as JSON; a store that expires entries drops it at
-	// ExpiresAt (after TTL). Feed Err if it failed.
+	// StepWrite: store State.Encode() as JSON within Timeout; a store that expires entries
+	// drops it at ExpiresAt (after TTL). Feed Err if it failed.
 	StepWrite = "write"
-	// StepUnlock: release the store's lock; feed Err if it failed.
+	// StepUnlock: release the store's lock within Timeout; feed Err if it failed.
 	StepUnlock = "unlock"
 	// StepWait: sleep Wait; feed an empty result.
 	StepWait = "wait"
 	// StepJoin: wait until flight Flight has landed (a step of the conversation running it
-	// says so in Landed), then feed an empty result. A result fed while the flight is still
-	// in flight gives the same join step again, so a driver may check again at any time.
+	// says so in Landed), or at most Wait, then feed a result with Silent. A result fed
+	// while the flight is still in flight gives the same join step again, so a driver may
+	// check again at any time; one whose Silent says the flight's runner vanished takes the
+	// flight over (join.go).
 	StepJoin = "join"
 	// StepDone: the conversation ended well. An acquisition hands Lease to its caller; a
 	// resource request hands back the response of its last send.
@@ -61,9 +64,11 @@ type Step struct {
 	Hops int
 	// Attempt, for token_request: the token request's number in this acquisition, from 1.
 	Attempt int
-	// Timeout, for token_request and lock: the longest the driver waits.
+	// Timeout, for token_request, lock, read, write and unlock: the longest the driver
+	// waits (a store step that takes longer fails with an error naming the store).
 	Timeout Millis
-	// Wait, for wait: how long to sleep.
+	// Wait, for wait: how long to sleep; for join: the longest to wait before feeding the
+	// result again (JoinPoll).
 	Wait Millis
 
 	// State, for write: the state to store (see State.Encode).
@@ -136,6 +141,10 @@ func (s Step) encode(e encoder) {
 	if s.Landed != 0 {
 		e.num("landed", int64(s.Landed))
 	}
+	if s.Flight != 0 && s.Kind != StepJoin {
+		// While performing a step of its flight, the driver marks the flight alive this often.
+		e.num("beat_ms", int64(FlightBeat))
+	}
 	switch s.Kind {
 	case StepTokenRequest:
 		e.str("method", s.Request.Method)
@@ -158,18 +167,36 @@ func (s Step) encode(e encoder) {
 		e.str("method", s.Request.Method)
 		e.str("url", s.Request.URL)
 		e.flag("keep_body", s.KeepBody)
+		if !s.KeepBody {
+			// Which headers go with the body: the core's list (BodyHeaders), for every driver.
+			e.list("drop_headers")
+			for _, h := range BodyHeaders {
+				e.str("", h)
+			}
+			e.end()
+		}
 		e.str("authorization", s.Request.Authorization.Reveal())
 		if s.Hops > 0 {
 			e.num("hops", int64(s.Hops))
 		}
 	case StepLock:
 		e.num("timeout_ms", int64(s.Timeout))
-	case StepWait:
+		// The policy of a lock that lapses (StoreLock), for the JS stores that hold one.
+		p := StoreLock()
+		e.num("lock_ttl_ms", int64(p.TTL))
+		e.num("lock_extend_ms", int64(p.Extend))
+		e.num("poll_min_ms", int64(p.PollMin))
+		e.num("poll_max_ms", int64(p.PollMax))
+		e.num("lock_unreadable_ms", int64(p.Unreadable))
+	case StepRead, StepUnlock:
+		e.num("timeout_ms", int64(s.Timeout))
+	case StepWait, StepJoin:
 		e.num("wait_ms", int64(s.Wait))
 	case StepWrite:
 		encodeValue(e, "state", s.State.Encode())
 		e.num("expires_at", int64(s.ExpiresAt))
 		e.num("ttl_ms", int64(s.TTL))
+		e.num("timeout_ms", int64(s.Timeout))
 	case StepDone, StepFail:
 		if s.Lease.Authorization.IsZero() {
 			e.null("lease")
@@ -243,7 +270,8 @@ const (
 	EventRefresh        = "refresh"         // a refresh_token grant succeeded (ExpiresAt)
 	EventTokenError     = "token_error"     // a token request failed (Status, Err)
 	EventRetry          = "retry"           // the failed token request is tried again after Wait
-	EventRevoked        = "revoked"         // a 401 to a resource request refused an access token
+	EventRevoked        = "revoked"         // a 401 to a resource request refused an access token: drivers drop the lease they hold
+	EventResourceRetry  = "resource_retry"  // the resource request is sent again after Wait (Attempt, Status, Err)
 	EventStateDiscarded = "state_discarded" // the stored state could not be read and was ignored (Err)
 	EventStoreError     = "storage_error"   // the store or its lock failed; the token stays in memory (Err)
 )
@@ -281,7 +309,7 @@ func (e Event) encode(enc encoder) {
 		enc.num("expires_at", int64(e.ExpiresAt))
 	case EventTokenError:
 		enc.num("status", int64(e.Status))
-	case EventRetry:
+	case EventRetry, EventResourceRetry:
 		enc.num("status", int64(e.Status))
 		enc.num("wait_ms", int64(e.Wait))
 	}
@@ -298,6 +326,10 @@ type Result struct {
 	// Jitter, for token_request, is a random number in [0, 1) that spreads the retries of
 	// many clients.
 	Jitter float64
+	// Silent, for join, is how long the conversation running the flight has shown no life
+	// (see FlightBeat), as the driver saw it; 0 from a driver whose conversations cannot
+	// vanish (one that runs each to its end or closes it).
+	Silent Millis
 	// Response is what arrived for a token_request or a send (a send's Status and Location
 	// are read); Status 0, with Err, when nothing did.
 	Response Response
@@ -324,8 +356,8 @@ func (r Result) String() string {
 func (r Result) GoString() string { return r.String() }
 
 // ParseResult reads a result given as a decoded-JSON value, as a driver in another language
-// hands it over: {"kind", "now", "jitter", "response": {"status", "content_type", "body",
-// "not_json", "retry_after", "location", "error"}, "stored", "error", "error_kind"}. Errors
+// hands it over: {"kind", "now", "jitter", "silent_ms", "response": {"status", "content_type", "body",
+// "not_json", "retry_after", "location", "url", "error"}, "stored", "error", "error_kind"}. Errors
 // cross as their messages; "error_kind": "STATE_INVALID" makes a read's error a
 // *StateError. A value of the wrong shape gives a *StepError naming the field.
 func ParseResult(v any) (Result, error) {
@@ -346,6 +378,13 @@ func ParseResult(v any) (Result, error) {
 		if r.Jitter, ok = j.(float64); !ok {
 			return Result{}, badResult("jitter", "a number", j)
 		}
+	}
+	if x, present := m["silent_ms"]; present && x != nil {
+		silent, ok := x.(float64)
+		if !ok || silent < 0 {
+			return Result{}, badResult("silent_ms", "a number of milliseconds, 0 or more", x)
+		}
+		r.Silent = Millis(silent)
 	}
 	msg, err := resultString(m, "error", "", "a message")
 	if err != nil {
@@ -381,6 +420,9 @@ func ParseResult(v any) (Result, error) {
 	if r.Response.Location, err = resultString(rm, "location", "response.", "a string"); err != nil {
 		return Result{}, err
 	}
+	if r.Response.URL, err = resultString(rm, "url", "response.", "a string"); err != nil {
+		return Result{}, err
+	}
 	r.Response.Body = rm["body"]
 	r.Response.NotJSON, _ = rm["not_json"].(bool)
 	if msg, err = resultString(rm, "error", "response.", "a message"); err != nil {
@@ -414,172 +456,3 @@ func badResult(field, want string, got any) error {
 type hostError string
 
 func (e hostError) Error() string { return string(e) }
-
-// encoder receives a value's fields in order. Each shape (a step, a status, an event, an
-// error) is told once, by its encode function; Encode builds maps from it (mapEncoder), and
-// AppendJSON writes JSON text (jsonEncoder), which the WebAssembly build links alone.
-type encoder interface {
-	str(key, v string)
-	num(key string, v int64) // every number of these shapes is a whole one
-	flag(key string, v bool)
-	null(key string)
-	object(key string) // a nested object, closed by end; key "" for a list's element
-	list(key string)   // a list, closed by end
-	end()
-}
-
-// mapEncoder builds decoded-JSON values: map[string]any, []any, string, float64, bool, nil.
-type mapEncoder struct {
-	root map[string]any
-	open []mapFrame // the containers being filled, innermost last
-}
-
-type mapFrame struct {
-	key    string
-	object map[string]any // nil for a list
-	list   []any
-}
-
-func newMapEncoder() *mapEncoder {
-	root := map[string]any{}
-	return &mapEncoder{root: root, open: []mapFrame{{object: root}}}
-}
-
-func (e *mapEncoder) put(key string, v any) {
-	f := &e.open[len(e.open)-1]
-	if f.object != nil {
-		f.object[key] = v
-	} else {
-		f.list = append(f.list, v)
-	}
-}
-
-func (e *mapEncoder) str(key, v string)       { e.put(key, v) }
-func (e *mapEncoder) num(key string, v int64) { e.put(key, float64(v)) }
-func (e *mapEncoder) flag(key string, v bool) { e.put(key, v) }
-func (e *mapEncoder) null(key string)         { e.put(key, nil) }
-func (e *mapEncoder) object(key string) {
-	e.open = append(e.open, mapFrame{key: key, object: map[string]any{}})
-}
-func (e *mapEncoder) list(key string) { e.open = append(e.open, mapFrame{key: key, list: []any{}}) }
-
-func (e *mapEncoder) end() {
-	f := e.open[len(e.open)-1]
-	e.open = e.open[:len(e.open)-1]
-	if f.object != nil {
-		e.put(f.key, f.object)
-	} else {
-		e.put(f.key, f.list)
-	}
-}
-
-// jsonEncoder appends JSON text to b; the caller writes the outer braces.
-type jsonEncoder struct {
-	b       []byte
-	more    bool   // a value was written in the innermost container: the next one needs a comma
-	closers []byte // '}' or ']' for each container opened inside the outer one
-}
-
-func (e *jsonEncoder) key(k string) {
-	if e.more {
-		e.b = append(e.b, ',')
-	}
-	e.more = true
-	if len(e.closers) == 0 || e.closers[len(e.closers)-1] == '}' {
-		e.b = appendJSONString(e.b, k)
-		e.b = append(e.b, ':')
-	}
-}
-
-func (e *jsonEncoder) str(key, v string) {
-	e.key(key)
-	e.b = appendJSONString(e.b, v)
-}
-
-func (e *jsonEncoder) num(key string, v int64) {
-	e.key(key)
-	e.b = strconv.AppendInt(e.b, v, 10)
-}
-
-func (e *jsonEncoder) flag(key string, v bool) {
-	e.key(key)
-	e.b = strconv.AppendBool(e.b, v)
-}
-
-func (e *jsonEncoder) null(key string) {
-	e.key(key)
-	e.b = append(e.b, "null"...)
-}
-
-func (e *jsonEncoder) object(key string) { e.open(key, '{', '}') }
-func (e *jsonEncoder) list(key string)   { e.open(key, '[', ']') }
-
-func (e *jsonEncoder) open(key string, opener, closer byte) {
-	e.key(key)
-	e.b = append(e.b, opener)
-	e.closers = append(e.closers, closer)
-	e.more = false
-}
-
-func (e *jsonEncoder) end() {
-	e.b = append(e.b, e.closers[len(e.closers)-1])
-	e.closers = e.closers[:len(e.closers)-1]
-	e.more = true
-}
-
-// encodeValue tells a decoded-JSON value (State.Encode's) as the field key. Its numbers
-// are whole, as State.Encode's are; one that is not is told as null.
-func encodeValue(e encoder, key string, v any) {
-	switch v := v.(type) {
-	case string:
-		e.str(key, v)
-	case float64:
-		if v == float64(int64(v)) {
-			e.num(key, int64(v))
-		} else {
-			e.null(key)
-		}
-	case bool:
-		e.flag(key, v)
-	case map[string]any:
-		e.object(key)
-		for k, x := range v {
-			encodeValue(e, k, x)
-		}
-		e.end()
-	case []any:
-		e.list(key)
-		for _, x := range v {
-			encodeValue(e, "", x)
-		}
-		e.end()
-	default:
-		e.null(key)
-	}
-}
-
-// appendJSONString writes s as a JSON string. Bytes that are not UTF-8 pass through: a
-// JavaScript host decodes them as U+FFFD, as it decodes any string from Go.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-		}
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}

@@ -204,7 +204,7 @@ func formatNumber(f float64) string {
 // parses a URL. A loop, not strings.NewReplacer, which would add about 40 KB to the
 // WebAssembly build.
 func dropTabsAndNewlines(s string) string {
-	if strings.IndexAny(s, "\t\r\n") < 0 {
+	if indexAnyByte(s, "\t\r\n") < 0 {
 		return s
 	}
 	b := make([]byte, 0, len(s))
@@ -235,4 +235,33 @@ func parseDecimal(s string, limit int64) (int64, bool) {
 		}
 	}
 	return n, true
+}
+
+// indexAnyByte is strings.IndexAny for a set of ASCII bytes, none of which a byte of a
+// multi-byte UTF-8 sequence equals; onlyBytes and trimSlashes are strings.Trim(s, set) == ""
+// and strings.TrimRight(s, "/") in the same way. The strings functions' Unicode paths
+// (rune decoding, IndexRune) would add about 10 KB to the WebAssembly build.
+func indexAnyByte(s, set string) int {
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(set, s[i]) >= 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+func onlyBytes(s, set string) bool {
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(set, s[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func trimSlashes(s string) string {
+	for len(s) > 0 && s[len(s)-1] == '/' {
+		s = s[:len(s)-1]
+	}
+	return s
 }

@@ -194,6 +194,9 @@ func TestVectorsConfig(t *testing.T) {
 	}](t, "config.json") {
 		t.Run(c.Name, func(t *testing.T) {
 			f, err := caspio.NewFlow(c.Config.config())
+			if err == nil {
+				_, err = caspio.NewMachine(f, caspio.Options{}) // a client: one without a secret is refused there
+			}
 			if c.Error != nil {
 				assertVectorError(t, *c.Error, err)
 				return
@@ -384,7 +387,7 @@ func TestVectorsStates(t *testing.T) {
 			again, err := caspio.ParseState(roundTrip(t, s.Encode()))
 			require.NoError(t, err)
 			assert.Equal(t, s.Encode(), again.Encode())
-			for _, key := range []string{"access_token", "refresh_token", "expires_at", "refresh_used_at"} {
+			for _, key := range []string{"access_token", "refresh_token", "expires_at", "refresh_used_at", "revision"} {
 				if want, present := v.(map[string]any)[key]; present {
 					assert.Equal(t, want, s.Encode()[key], key)
 				}

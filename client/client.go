@@ -37,6 +37,13 @@ type Options struct {
 	// that needs one fails with a *caspio.TokenError of Kind TOKEN_REQUEST_HELD; stored and
 	// held tokens are still used. If empty, every token request is allowed.
 	Hold string
+	// NoRetry turns off the sending again of resource requests (Do, Records and the other
+	// records calls) after a failure that may pass: a 429, a 503 or other 5xx, or no answer.
+	// If false, they are sent again by the core's rules: at most caspio.MaxResourceRetries
+	// times, after the Retry-After or a backoff, only for methods that do nothing twice
+	// (never a POST), each reported as a resource_retry event. A single request opts out
+	// with WithoutRetry.
+	NoRetry bool
 }
 
 // DefaultTokenTimeout is the TokenTimeout used when Options leave it zero.
@@ -63,6 +70,7 @@ type Client struct {
 	now     func() time.Time
 
 	tokenTimeout  time.Duration
+	noRetry       bool
 	base          http.RoundTripper // performs every request
 	checkRedirect func(req *http.Request, via []*http.Request) error
 	jar           http.CookieJar
@@ -94,7 +102,7 @@ type Stats struct {
 func New(cfg caspio.Config, opts Options) (*Client, error) {
 	flow, err := caspio.NewFlow(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("caspio client: %w", err)
+		return nil, wrap("", err)
 	}
 	if opts.TokenTimeout < 0 {
 		return nil, fmt.Errorf("caspio client: Options.TokenTimeout is negative (%s); use a positive duration, or zero for %s", opts.TokenTimeout, DefaultTokenTimeout)
@@ -105,6 +113,7 @@ func New(cfg caspio.Config, opts Options) (*Client, error) {
 		onEvent:      opts.OnEvent,
 		now:          opts.Now,
 		tokenTimeout: opts.TokenTimeout,
+		noRetry:      opts.NoRetry,
 		landed:       make(chan struct{}),
 	}
 	if c.store == nil {
@@ -125,7 +134,7 @@ func New(cfg caspio.Config, opts Options) (*Client, error) {
 		TokenTimeout: caspio.Millis((c.tokenTimeout + time.Millisecond - 1) / time.Millisecond),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("caspio client: %w", err)
+		return nil, wrap("", err)
 	}
 	c.base = http.DefaultTransport
 	if hc := opts.HTTPClient; hc != nil {
@@ -179,15 +188,15 @@ func (c *Client) acquire(ctx context.Context, what string, start func(*caspio.Ma
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("caspio client: %s: %w", what, err)
+		return nil, wrap(what, err)
 	}
 	conv := start(c.machine, c.nowMillis())
 	step, err := c.run(ctx, conv, conv.Step(), nil)
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("caspio client: %s: %w", what, err)
+		return nil, wrap(what, err)
 	case step.Kind != caspio.StepDone:
-		return nil, fmt.Errorf("caspio client: %s: %w", what, step.Err)
+		return nil, wrap(what, step.Err)
 	}
 	t := newLease(step.Lease, step.Status).token
 	return &t, nil
@@ -208,14 +217,44 @@ func (c *Client) Stats() Stats {
 	}
 }
 
+// Status is what a client knows of its tokens at an instant, for a status page or a log
+// line: caspio.Status with times as time.Time, as Token gives them. It holds no secret.
+type Status struct {
+	RefreshMargin         time.Duration // how long before its expiry an access token is refreshed
+	AccessTokenExpiresAt  time.Time     // when the access token in memory expires; zero when there is none
+	LeaseValidUntil       time.Time     // when the client stops sending it: the margin before expiry; zero when there is none
+	RefreshTokenExpiresAt time.Time     // when the refresh token expires on Caspio's side; zero when there is none
+	// Next is what a request for a token would do now: caspio.UseLease, Refresh or
+	// Authenticate.
+	Next                caspio.Action
+	Counters            caspio.Counters // the state's counters, across restarts as far as the Store keeps them
+	UnauthorizedRetries int             // resource requests sent again after a 401, by this client
+	Revoked             int             // Authorization values remembered as refused by a 401
+	// Acquiring is the acquisition in flight: "token", "authenticate", "refresh", or "".
+	Acquiring string
+	Hold      string // Options.Hold
+}
+
 // Status returns what the client knows of its tokens now, for a status page or a log line:
 // the refresh margin, the expiries, what a request for a token would do, the counters and
 // the hold. It holds no secret. A zero Client has the zero Status.
-func (c *Client) Status() caspio.Status {
+func (c *Client) Status() Status {
 	if c.usable() != nil {
-		return caspio.Status{}
+		return Status{}
 	}
-	return c.machine.Status(c.nowMillis())
+	st := c.machine.Status(c.nowMillis())
+	return Status{
+		RefreshMargin:         millis(st.RefreshMargin),
+		AccessTokenExpiresAt:  instant(st.AccessTokenExpiresAt),
+		LeaseValidUntil:       instant(st.LeaseValidUntil),
+		RefreshTokenExpiresAt: instant(st.RefreshTokenExpiresAt),
+		Next:                  st.Next,
+		Counters:              st.Counters,
+		UnauthorizedRetries:   st.UnauthorizedRetries,
+		Revoked:               st.Revoked,
+		Acquiring:             st.Acquiring,
+		Hold:                  st.Hold,
+	}
 }
 
 // String describes the client without its secret.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -54,7 +55,7 @@ func TestZeroClient(t *testing.T) {
 				assert.True(t, body.closed, "%s closes the request body", via)
 			}
 			assert.Equal(t, client.Stats{}, c.Stats())
-			assert.Equal(t, caspio.Status{}, c.Status())
+			assert.Equal(t, client.Status{}, c.Status())
 			assert.Equal(t, "caspio client{zero}", fmt.Sprint(c))
 		})
 	}
@@ -84,4 +85,50 @@ func TestHold(t *testing.T) {
 	var ce *caspio.ConfigError
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, "Hold", ce.Field)
+}
+
+// TestStatusTimes: Status gives its instants and margin as time values, the same instants
+// that Token gives, and zero times before there is a token.
+func TestStatusTimes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sandbox.Options{})
+	c := e.client(t, client.Options{})
+	before := c.Status()
+	assert.True(t, before.AccessTokenExpiresAt.IsZero() && before.LeaseValidUntil.IsZero() && before.RefreshTokenExpiresAt.IsZero(), "%+v", before)
+	assert.Equal(t, caspio.Authenticate, before.Next)
+	assert.Equal(t, 5*time.Minute, before.RefreshMargin)
+
+	tok, err := c.Token(context.Background())
+	require.NoError(t, err)
+	st := c.Status()
+	assert.True(t, tok.ExpiresAt.Equal(st.AccessTokenExpiresAt), "%v, %v", tok.ExpiresAt, st.AccessTokenExpiresAt)
+	assert.True(t, tok.ValidUntil.Equal(st.LeaseValidUntil), "%v, %v", tok.ValidUntil, st.LeaseValidUntil)
+	assert.True(t, tok.RefreshTokenExpiresAt.Equal(st.RefreshTokenExpiresAt))
+	assert.Equal(t, 5*time.Minute, st.AccessTokenExpiresAt.Sub(st.LeaseValidUntil))
+	assert.Equal(t, caspio.UseLease, st.Next)
+	assert.Equal(t, 1, st.Counters.Logins)
+}
+
+// TestErrorsHaveOnePrefix: an error passed up through the client's layers reads with one
+// prefix, and errors.As still reaches the core's error.
+func TestErrorsHaveOnePrefix(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sandbox.Options{})
+	cfg := e.config()
+	cfg.ClientSecret = caspio.NewSecret("not-the-secret")
+	c := e.clientWith(t, cfg, client.Options{})
+	req, err := c.NewRequest(context.Background(), "GET", "tables", nil)
+	require.NoError(t, err)
+	_, err = c.Do(req)
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "caspio client: do: token endpoint refused the client_credentials grant: 401 invalid_client"), err.Error())
+	assert.Equal(t, 1, strings.Count(err.Error(), "caspio client:")+strings.Count(err.Error(), "caspio:"), err.Error())
+	var oe *caspio.OAuthError
+	assert.ErrorAs(t, err, &oe)
+
+	_, err = client.New(caspio.Config{ClientID: "id", ClientSecret: caspio.NewSecret("s")}, client.Options{})
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "caspio client: config Account: no endpoint is configured"), err.Error())
+	var ce *caspio.ConfigError
+	assert.ErrorAs(t, err, &ce)
 }

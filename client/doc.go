@@ -28,9 +28,18 @@
 //		return client.APIErrorFromResponse(resp)
 //	}
 //
+// Records reads a table's records a page at a time as a range loop asks for them, by the
+// core's paging rules (caspio.Paging); Pages gives whole pages, ViewRecords and ViewPages
+// read views, and InsertRecords, UpdateRecords and DeleteRecords write:
+//
+//	for rec, err := range c.Records(ctx, "Orders", caspio.Query{Where: "Status = 'Shipped'"}) {
+//		if err != nil { ... }
+//		fmt.Println(rec["PK_ID"])
+//	}
+//
 // HTTPClient returns an *http.Client for code that wants one (its requests carry the
-// token), Transport an http.RoundTripper, Token the token itself, and Status what the
-// client knows of its tokens, for a status page.
+// token), Transport an http.RoundTripper, Token a *Token (the access token and its expiry
+// times), and Status what the client knows of its tokens, for a status page.
 //
 // # Guarantees
 //
@@ -40,6 +49,10 @@
 //   - The bearer token goes only to the resource endpoint's REST base: other URLs are
 //     refused with a *caspio.URLError, and a redirect elsewhere is followed without it.
 //     Token requests never follow redirects.
+//   - A resource request is sent again after a 429, a 503 or other 5xx, or a lost
+//     connection only when its method does nothing twice (GET, HEAD, OPTIONS, PUT,
+//     DELETE), at most caspio.MaxResourceRetries times, after the Retry-After or a backoff;
+//     never a POST. Options.NoRetry and WithoutRetry turn it off.
 //   - An access token that a 401 refused is never sent again, nor adopted again from the
 //     Store; a token endpoint that issues it again gives a *caspio.TokenError of Kind
 //     TOKEN_REISSUED.

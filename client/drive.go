@@ -35,6 +35,13 @@ func (c *Client) run(ctx context.Context, conv *caspio.Conversation, step caspio
 			}
 		case inFlight(step):
 			step, err = c.fly(ctx, conv, step)
+		case step.Kind == caspio.StepWait:
+			// A resource request to send again after a failure that may pass.
+			if err = sleep(ctx, millis(step.Wait)); err != nil {
+				conv.Close()
+			} else {
+				step = conv.Next(caspio.Result{Kind: caspio.StepWait, Now: c.nowMillis()})
+			}
 		default:
 			// No step of another kind is asked for; should one be, the conversation ends here.
 			return conv.Close(), nil
@@ -46,7 +53,9 @@ func (c *Client) run(ctx context.Context, conv *caspio.Conversation, step caspio
 }
 
 // observe does what a step asks of the driver whatever its kind: wake the callers waiting
-// for the acquisition that landed, report the events, and keep the lease of an ended
+// for the acquisition that landed, report the events, drop the lease when a revoked event
+// says a 401 refused a token (as every driver does: concurrent requests then wait for the
+// new token instead of sending the refused one), and keep the lease of an ended
 // conversation (dropping the one held when there is none).
 func (c *Client) observe(step caspio.Step) {
 	if step.Landed != 0 {
@@ -56,6 +65,11 @@ func (c *Client) observe(step caspio.Step) {
 		c.mu.Unlock()
 	}
 	c.report(step.Events)
+	for _, e := range step.Events {
+		if e.Kind == caspio.EventRevoked {
+			c.lease.Store(nil)
+		}
+	}
 	if step.Kind == caspio.StepDone || step.Kind == caspio.StepFail {
 		if step.Lease.Authorization.IsZero() {
 			c.lease.Store(nil)
@@ -131,7 +145,7 @@ func (c *Client) flight(ctx context.Context, conv *caspio.Conversation, step cas
 		case caspio.StepLock:
 			unlock, r.Err = c.lockStore(ctx, millis(step.Timeout))
 		case caspio.StepRead:
-			r.Stored, r.Err = c.readStore(ctx)
+			r.Stored, r.Err = c.readStore(ctx, millis(step.Timeout))
 		case caspio.StepWrite:
 			r.Err = c.writeStore(ctx, step)
 		case caspio.StepUnlock:

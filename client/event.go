@@ -15,6 +15,7 @@ const (
 	EventTokenError     = caspio.EventTokenError     // a token request failed (Status, Err)
 	EventRetry          = caspio.EventRetry          // the failed request will be retried after Wait
 	EventRevoked        = caspio.EventRevoked        // a 401 on a resource request refused an access token
+	EventResourceRetry  = caspio.EventResourceRetry  // a resource request is sent again after Wait (Attempt, Status, Err)
 	EventStateDiscarded = caspio.EventStateDiscarded // stored state could not be read and was ignored (Err is a *caspio.StateError)
 	EventStoreError     = caspio.EventStoreError     // "storage_error": the Store or its lock failed; the token is kept in memory (Err)
 )

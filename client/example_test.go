@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -84,8 +85,10 @@ func ExampleClient_Do() {
 		fmt.Println(err)
 		return
 	}
-	apiErr := client.APIErrorFromResponse(resp)
-	fmt.Println(apiErr.Status, apiErr.Code)
+	var apiErr *caspio.APIError
+	if errors.As(client.APIErrorFromResponse(resp), &apiErr) {
+		fmt.Println(apiErr.Status, apiErr.Code)
+	}
 	// Output:
 	// [Customers Orders Products]
 	// 404 ObjectNotFound

@@ -1,12 +1,13 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/caspio-auth/caspio"
 )
@@ -49,7 +50,7 @@ func (c *Client) roundTrip(req *http.Request, base http.RoundTripper, check func
 	target, err := c.flow.ResolveURL(ref)
 	if err != nil {
 		closeBody(req)
-		return nil, fmt.Errorf("caspio client: do: %w", err)
+		return nil, wrap("do", err)
 	}
 	x := &exchange{c: c, req: req, base: base, check: check, target: target, u: req.URL}
 	if target != ref {
@@ -58,7 +59,7 @@ func (c *Client) roundTrip(req *http.Request, base http.RoundTripper, check func
 			return nil, fmt.Errorf("caspio client: do: the resolved URL does not parse: %w", err)
 		}
 	}
-	fetch := caspio.ResourceRequest{Method: req.Method, Ref: target, OneShot: oneShot(req)}
+	fetch := caspio.ResourceRequest{Method: req.Method, Ref: target, OneShot: oneShot(req), NoRetry: c.noRetry || noRetry(req)}
 
 	if l := c.validLease(); l != nil {
 		x.bodySent = true
@@ -66,28 +67,28 @@ func (c *Client) roundTrip(req *http.Request, base http.RoundTripper, check func
 		if err == nil && resp == nil {
 			err = errors.New("the transport returned no response and no error")
 		}
-		if err != nil {
-			return nil, fmt.Errorf("caspio client: do: %w", err)
-		}
-		if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode/100 != 3 {
+		if err == nil && caspio.Final(resp.StatusCode) {
 			resp.Request = req // not the clone, which holds the token
 			return resp, nil
 		}
-		// The machine says what a 401 or a redirect leads to: its conversation starts with
-		// the send just made, and is fed its answer.
-		x.last = resp
+		// The machine says what a 401, a redirect, a 429, a 5xx or no answer leads to: its
+		// conversation starts with the send just made, and is fed its answer.
+		first := caspio.Response{Err: err}
+		if err == nil {
+			x.last, first = resp, answer(resp)
+		}
 		fetch.Authorization = caspio.NewSecret(l.authorization)
 		conv := c.machine.Fetch(fetch, c.nowMillis())
 		step := conv.Step()
 		if step.Kind == caspio.StepSend {
-			step = conv.Next(caspio.Result{Kind: caspio.StepSend, Now: c.nowMillis(), Response: answer(resp)})
+			step = conv.Next(caspio.Result{Kind: caspio.StepSend, Now: c.nowMillis(), Response: first, Jitter: rand.Float64()})
 		}
 		return x.finish(c.run(req.Context(), conv, step, x))
 	}
 
 	if err := req.Context().Err(); err != nil {
 		closeBody(req)
-		return nil, fmt.Errorf("caspio client: do: %w", err)
+		return nil, wrap("do", err)
 	}
 	conv := c.machine.Fetch(fetch, c.nowMillis())
 	return x.finish(c.run(req.Context(), conv, conv.Step(), x))
@@ -111,7 +112,7 @@ func (x *exchange) finish(step caspio.Step, err error) (*http.Response, error) {
 		if !x.bodySent {
 			closeBody(x.req)
 		}
-		return nil, fmt.Errorf("caspio client: do: %w", err)
+		return nil, wrap("do", err)
 	}
 	x.last.Request = x.req // not a clone, which may hold the token
 	return x.last, nil
@@ -159,7 +160,7 @@ func (x *exchange) send(step caspio.Step) (caspio.Result, error) {
 	if err != nil {
 		r.Response = caspio.Response{Err: err}
 	}
-	r.Now = x.c.nowMillis()
+	r.Now, r.Jitter = x.c.nowMillis(), rand.Float64()
 	return r, nil
 }
 
@@ -195,7 +196,7 @@ func (x *exchange) outgoing(step caspio.Step) (*http.Request, error) {
 
 // request makes the request to send: the caller's, to u with method, with authorization
 // as its only Authorization header (none if it is ""), and with body; without its body and
-// the Content-* headers that described it unless keepBody.
+// the headers that described it (caspio.BodyHeaders) unless keepBody.
 func (x *exchange) request(method string, u *url.URL, authorization string, keepBody bool, body io.ReadCloser) *http.Request {
 	out := new(http.Request)
 	*out = *x.req
@@ -210,7 +211,8 @@ func (x *exchange) request(method string, u *url.URL, authorization string, keep
 }
 
 // header copies h with authorization as its Authorization value (none if ""), without the
-// Content-* headers unless keepBody, in two allocations as http.Header.Clone.
+// body's headers (caspio.IsBodyHeader) unless keepBody, in two allocations as
+// http.Header.Clone.
 func header(h http.Header, authorization string, keepBody bool) http.Header {
 	values := 0
 	for _, vv := range h {
@@ -222,7 +224,7 @@ func header(h http.Header, authorization string, keepBody bool) http.Header {
 	out := make(http.Header, len(h)+1)
 	backing := make([]string, values)
 	for name, vv := range h {
-		if name == "Authorization" || !keepBody && strings.HasPrefix(name, "Content-") {
+		if name == "Authorization" || !keepBody && caspio.IsBodyHeader(name) {
 			continue
 		}
 		n := copy(backing, vv)
@@ -238,7 +240,7 @@ func header(h http.Header, authorization string, keepBody bool) http.Header {
 
 // answer is what the machine needs of a resource response.
 func answer(resp *http.Response) caspio.Response {
-	return caspio.Response{Status: resp.StatusCode, Location: resp.Header.Get("Location")}
+	return caspio.Response{Status: resp.StatusCode, Location: resp.Header.Get("Location"), RetryAfter: resp.Header.Get("Retry-After")}
 }
 
 // oneShot reports whether req's body can be sent only once.
@@ -255,4 +257,17 @@ func closeBody(req *http.Request) {
 	if req != nil && req.Body != nil {
 		_ = req.Body.Close()
 	}
+}
+
+type noRetryKey struct{}
+
+// WithoutRetry returns a context whose requests (Do, and the records calls given it) are
+// not sent again after a failure that may pass, whatever Options.NoRetry says.
+func WithoutRetry(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noRetryKey{}, true)
+}
+
+func noRetry(req *http.Request) bool {
+	v, _ := req.Context().Value(noRetryKey{}).(bool)
+	return v
 }

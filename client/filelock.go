@@ -18,18 +18,17 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/caspio-auth/caspio"
 )
 
 // The lock and temporary files of a FileStore follow the protocol of docs/token-file.md,
 // which Node's fileStorage (js/file-storage.js) implements too, so that Go and Node
-// processes sharing a token file exclude each other. Change both or neither.
+// processes sharing a token file exclude each other. Change both or neither. The lock's
+// decisions (when a lock is stale, how often its holder refreshes it, how long a waiter
+// pauses) are the core's LockPolicy (caspio.StoreLock); this file performs the operations.
 
 const (
-	// defaultStaleLock is how long a lock whose holder stopped refreshing it is honoured.
-	defaultStaleLock = 30 * time.Second
-	// unreadableLockGrace is how long an unreadable lock is honoured: a holder on a file
-	// system without hard links creates the lock first and writes its owner next.
-	unreadableLockGrace = 2 * time.Second
 	// staleTemp is the age after which a temporary file is removed even when its writer
 	// cannot be shown dead: no live write takes that long.
 	staleTemp = time.Minute
@@ -62,17 +61,14 @@ type fileLock struct {
 	path      string // the token file
 	lockPath  string
 	breakPath string
-	stale     time.Duration
+	policy    caspio.LockPolicy
 	host      string
 	pid       int
 }
 
-func newFileLock(path string, stale time.Duration) *fileLock {
-	if stale <= 0 {
-		stale = defaultStaleLock
-	}
+func newFileLock(path string, policy caspio.LockPolicy) *fileLock {
 	host, _ := os.Hostname()
-	return &fileLock{path: path, lockPath: path + ".lock", breakPath: path + ".lock.break", stale: stale, host: host, pid: os.Getpid()}
+	return &fileLock{path: path, lockPath: path + ".lock", breakPath: path + ".lock.break", policy: policy, host: host, pid: os.Getpid()}
 }
 
 func (l *fileLock) newOwner() lockOwner {
@@ -87,6 +83,7 @@ func (l *fileLock) acquire(ctx context.Context) (func() error, error) {
 		return nil, err
 	}
 	create := true
+	pauses := 0
 	var holder *lockOwner // the last one seen, for the error when the wait ends
 	waitError := func(err error) error {
 		if holder != nil {
@@ -127,7 +124,8 @@ func (l *fileLock) acquire(ctx context.Context) (func() error, error) {
 			}
 		}
 		create = false
-		if err := sleep(ctx, lockPoll+rand.N(lockPoll)); err != nil {
+		pauses++
+		if err := sleep(ctx, millis(l.policy.Backoff(pauses, rand.Float64()))); err != nil {
 			return nil, waitError(err)
 		}
 	}
@@ -143,7 +141,7 @@ func (l *fileLock) held(me lockOwner) func() error {
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
-		tick := time.NewTicker(l.stale / 6)
+		tick := time.NewTicker(millis(l.policy.Extend))
 		defer tick.Stop()
 		for {
 			select {
@@ -162,7 +160,7 @@ func (l *fileLock) held(me lockOwner) func() error {
 		case err != nil:
 			return fileError("unlock", l.lockPath, err)
 		case !exists || seen.owner == nil || seen.owner.Nonce != me.Nonce:
-			return fmt.Errorf("caspio client: unlock token state file lock %s: another process took the lock over while this one held it (for longer than %s without refreshing it?)", l.lockPath, l.stale)
+			return fmt.Errorf("caspio client: unlock token state file lock %s: another process took the lock over while this one held it (for longer than %s without refreshing it?)", l.lockPath, millis(l.policy.TTL))
 		}
 		if err := os.Remove(l.lockPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fileError("unlock", l.lockPath, err)
@@ -171,16 +169,16 @@ func (l *fileLock) held(me lockOwner) func() error {
 	}
 }
 
-// isStale applies the staleness rules of docs/token-file.md to a lock (or break) file.
+// isStale asks the core's policy whether a lock (or break) file is stale, as
+// docs/token-file.md says: this file finds the facts (its age, whether its owner record is
+// readable, whether its holder is a dead process of this host).
 func (l *fileLock) isStale(seen seenLock, now time.Time) bool {
-	age := now.Sub(seen.mtime)
-	switch o := seen.owner; {
-	case o == nil:
-		return age > min(unreadableLockGrace, l.stale)
-	case l.host != "" && o.Host == l.host && o.PID != l.pid && !processAlive(o.PID):
-		return true
-	}
-	return age > l.stale
+	o := seen.owner
+	return l.policy.Stale(caspio.SeenLock{
+		Age:        caspio.Millis(now.Sub(seen.mtime).Milliseconds()),
+		Unreadable: o == nil,
+		HolderGone: o != nil && l.host != "" && o.Host == l.host && o.PID != l.pid && !processAlive(o.PID),
+	})
 }
 
 // breakStale removes the stale lock seen, holding the break file so that no two waiters
@@ -271,9 +269,27 @@ func parseOwner(data []byte) *lockOwner {
 // createExclusive creates target holding record, or reports false when it exists. The
 // record is written to a temporary file first and hard-linked to target, so that target
 // never exists without its record; where the file system has no hard links, target is
-// created with O_EXCL and written at once.
+// created with O_EXCL and written at once. On Linux the temporary file has no name: it is
+// linked to target straight away, and a process killed on the way leaves nothing behind.
 func createExclusive(statePath, target string, record []byte, pid int) (bool, error) {
 	dir := filepath.Dir(target)
+	if f, err := createUnnamed(dir); err != nil {
+		return false, err
+	} else if f != nil {
+		_, err = f.Write(record)
+		if err == nil {
+			err = linkUnnamed(f, target)
+		}
+		_ = f.Close()
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, fs.ErrExist), errors.Is(err, fs.ErrNotExist):
+			return false, nil // as with a named file below
+		case !errors.Is(err, errors.ErrUnsupported):
+			return false, err
+		}
+	}
 	tmp, err := os.CreateTemp(dir, tempPattern(statePath, pid))
 	if err != nil {
 		return false, err
@@ -324,6 +340,11 @@ func tempPrefix(statePath string) string { return "." + filepath.Base(statePath)
 func tempPattern(statePath string, pid int) string {
 	host, _ := os.Hostname()
 	return tempPrefix(statePath) + hostTag(host) + "-" + strconv.Itoa(pid) + "-*"
+}
+
+// tempName is a new name that tempPattern matches, for a file that linkUnnamed names.
+func tempName(statePath string, pid int) string {
+	return strings.TrimSuffix(tempPattern(statePath, pid), "*") + strconv.FormatUint(uint64(rand.Uint32()), 10)
 }
 
 // sweepTemps removes the temporary files of statePath whose writer died (on this host) or

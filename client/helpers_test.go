@@ -28,6 +28,7 @@ type seen struct {
 	Path          string
 	Authorization string
 	Body          string
+	Header        http.Header
 }
 
 // recorder notes every request before it passes it on: instrumentation around the real
@@ -42,7 +43,7 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(req.Body)
 	req.Body = io.NopCloser(bytes.NewReader(body))
 	r.mu.Lock()
-	r.reqs = append(r.reqs, seen{req.Method, req.URL.Path, req.Header.Get("Authorization"), string(body)})
+	r.reqs = append(r.reqs, seen{req.Method, req.URL.Path, req.Header.Get("Authorization"), string(body), req.Header.Clone()})
 	r.mu.Unlock()
 	r.next.ServeHTTP(w, req)
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -21,26 +20,26 @@ func (c *Client) lockStore(ctx context.Context, timeout time.Duration) (func() e
 	defer cancel()
 	unlock, err := c.locker.Lock(lctx)
 	if err != nil {
-		return nil, fmt.Errorf("caspio client: lock token state: %w", err)
+		return nil, wrap("lock token state", err)
 	}
 	return unlock, nil
 }
 
 func unlockStore(unlock func() error) error {
 	if err := unlock(); err != nil {
-		return fmt.Errorf("caspio client: unlock token state: %w", err)
+		return wrap("unlock token state", err)
 	}
 	return nil
 }
 
-// readStore returns the stored state decoded from JSON, nil when nothing is stored. Text
-// that is not JSON gives a *caspio.StateError.
-func (c *Client) readStore(ctx context.Context) (any, error) {
-	sctx, cancel := context.WithTimeout(ctx, c.tokenTimeout)
+// readStore returns the stored state decoded from JSON, nil when nothing is stored, waiting
+// at most the read step's timeout. Text that is not JSON gives a *caspio.StateError.
+func (c *Client) readStore(ctx context.Context, timeout time.Duration) (any, error) {
+	sctx, cancel := context.WithTimeout(ctx, timeout)
 	data, err := c.store.Load(sctx)
 	cancel()
 	if err != nil {
-		return nil, fmt.Errorf("caspio client: load token state: %w", err)
+		return nil, wrap("load token state", err)
 	}
 	if len(data) == 0 {
 		return nil, nil
@@ -67,11 +66,11 @@ func decodeState(data []byte) (any, error) {
 }
 
 // writeStore stores the state of a write step, with its expiry where the Store expires
-// entries.
+// entries, waiting at most the step's timeout.
 func (c *Client) writeStore(ctx context.Context, step caspio.Step) error {
 	data, err := json.Marshal(step.State.Encode())
 	if err == nil {
-		sctx, cancel := context.WithTimeout(ctx, c.tokenTimeout)
+		sctx, cancel := context.WithTimeout(ctx, millis(step.Timeout))
 		if c.expires != nil {
 			err = c.expires.SaveUntil(sctx, data, instant(step.ExpiresAt), millis(step.TTL))
 		} else {
@@ -80,7 +79,7 @@ func (c *Client) writeStore(ctx context.Context, step caspio.Step) error {
 		cancel()
 	}
 	if err != nil {
-		return fmt.Errorf("caspio client: save token state: %w", err)
+		return wrap("save token state", err)
 	}
 	return nil
 }

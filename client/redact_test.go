@@ -136,8 +136,9 @@ func TestConfigErrorsShowNoValue(t *testing.T) {
 		field string
 	}{
 		{"as the account", func(c *caspio.Config) { c.Account = pasted }, "Account"},
-		{"as the API version", func(c *caspio.Config) { c.APIVersion = pasted }, "APIVersion"},
-		{"as the credentials placement", func(c *caspio.Config) { c.Credentials = pasted }, "Credentials"},
+		// An API version or placement is quoted up to 24 characters (input.go); a secret is longer.
+		{"as the API version", func(c *caspio.Config) { c.APIVersion = pasted + pasted }, "APIVersion"},
+		{"as the credentials placement", func(c *caspio.Config) { c.Credentials = pasted + pasted }, "Credentials"},
 		{"as the client ID", func(c *caspio.Config) { c.ClientID = pasted + " " }, "ClientID"},
 		{"as the integration URL", func(c *caspio.Config) { c.Account, c.IntegrationURL = "", pasted }, "IntegrationURL"},
 		{"as the token URL", func(c *caspio.Config) {

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/caspio-auth/caspio"
 )
 
 // Store persists the token state (the JSON that caspio.State.Encode describes) so that a
@@ -29,6 +31,34 @@ type Store interface {
 type Locker interface {
 	// Lock waits for the lock until ctx ends and returns the function that releases it.
 	Lock(ctx context.Context) (unlock func() error, err error)
+}
+
+// KeepLock calls extend every p.Extend until the returned function is called, which
+// returns once no call is under way: how a Locker whose lock lapses by itself (a Redis key
+// with a TTL, the TokenBroker's lease: caspio.StoreLock) holds it while its holder works. A
+// holder that dies stops extending it, and the lock lapses within p.TTL.
+func KeepLock(p caspio.LockPolicy, extend func()) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(time.Duration(p.Extend) * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+				extend()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(quit)
+			<-done
+		})
+	}
 }
 
 // MemoryStore keeps the state in memory: tokens die with the process. It is the Store of a
@@ -74,14 +104,13 @@ func (m *MemoryStore) Format(f fmt.State, verb rune) { formatRedacted(f, verb, m
 // which both implement, is in docs/token-file.md.
 type FileStore struct {
 	path string
-	// staleLock is how long a lock whose holder stopped refreshing it is honoured; if
-	// zero, defaultStaleLock. Tests shorten it.
-	staleLock time.Duration
+	// lock is the policy of its lock file: the core's (caspio.StoreLock); tests shorten it.
+	lock caspio.LockPolicy
 }
 
 // NewFileStore returns a FileStore that keeps the state in the file at path. Nothing is
 // touched before the first Load, Save or Lock.
-func NewFileStore(path string) *FileStore { return &FileStore{path: path} }
+func NewFileStore(path string) *FileStore { return &FileStore{path: path, lock: caspio.StoreLock()} }
 
 // Path returns the file's path.
 func (s *FileStore) Path() string { return s.path }
@@ -120,7 +149,8 @@ func (s *FileStore) Load(ctx context.Context) ([]byte, error) {
 }
 
 // Save writes state to a temporary file in the same directory, syncs it and renames it
-// over the file, so that readers see the old state or the new one, never a mix.
+// over the file, so that readers see the old state or the new one, never a mix. On Linux
+// the temporary file has no name until it is whole (see saveUnnamed).
 func (s *FileStore) Save(ctx context.Context, state []byte) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -130,6 +160,12 @@ func (s *FileStore) Save(ctx context.Context, state []byte) (err error) {
 		return fileError("create the directory of", s.path, err)
 	}
 	s.sweep()
+	if done, err := saveUnnamed(dir, s.path, state); done {
+		if err == nil {
+			syncDir(dir)
+		}
+		return err
+	}
 	tmp, err := os.CreateTemp(dir, tempPattern(s.path, os.Getpid()))
 	if err != nil {
 		return fileError("write", s.path, err)
@@ -160,15 +196,56 @@ func (s *FileStore) Save(ctx context.Context, state []byte) (err error) {
 	return nil
 }
 
+// saveUnnamed is Save where the platform writes files without a name (Linux): the state is
+// written and synced to a file that has none, then linked under a temporary name and at once
+// renamed over path. A writer killed while it writes leaves nothing behind; only a kill
+// between the link and the rename, two system calls with no wait between them, leaves a
+// temporary file, which the next client removes as it removes a named writer's. done is
+// false, with nothing done, where the platform cannot.
+func saveUnnamed(dir, path string, state []byte) (done bool, err error) {
+	f, err := createUnnamed(dir)
+	if err != nil {
+		return true, fileError("write", path, err)
+	}
+	if f == nil {
+		return false, nil
+	}
+	defer f.Close()
+	if _, err := f.Write(state); err != nil {
+		return true, fileError("write", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return true, fileError("write", path, err)
+	}
+	for try := 0; ; try++ {
+		tmp := filepath.Join(dir, tempName(path, os.Getpid()))
+		err := linkUnnamed(f, tmp)
+		switch {
+		case err == nil:
+			if err := os.Rename(tmp, path); err != nil {
+				_ = os.Remove(tmp)
+				return true, fileError("replace", path, err)
+			}
+			return true, nil
+		case errors.Is(err, errors.ErrUnsupported):
+			return false, nil
+		case errors.Is(err, fs.ErrExist) && try < 10:
+			// another writer's name: draw another
+		default:
+			return true, fileError("write", path, err)
+		}
+	}
+}
+
 // Lock takes the cross-process lock, path + ".lock", waiting until ctx ends. A lock left
 // by a process that died on this host is taken over at once, one whose holder (on another
-// host, say) stopped refreshing it after 30 seconds.
+// host, say) stopped refreshing it after the core's lock TTL (caspio.StoreLock, 10 seconds).
 func (s *FileStore) Lock(ctx context.Context) (func() error, error) {
 	dir := filepath.Dir(s.path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fileError("create the directory of", s.path, err)
 	}
-	return newFileLock(s.path, s.staleLock).acquire(ctx)
+	return newFileLock(s.path, s.lock).acquire(ctx)
 }
 
 // sweep removes the temporary files that writers killed mid-write left behind.
@@ -187,10 +264,6 @@ func syncDir(dir string) {
 	_ = d.Sync()
 	_ = d.Close()
 }
-
-// lockPoll is how often a contended lock is tried again, plus up to as much at random, so
-// that waiters spread out.
-const lockPoll = 10 * time.Millisecond
 
 // sleep waits d, or until ctx ends, whichever comes first; it returns ctx's error then.
 func sleep(ctx context.Context, d time.Duration) error {

@@ -178,6 +178,8 @@ func TestFileStoreLockTakeover(t *testing.T) {
 		{"a process on this host that died", ownerRecord(t, map[string]any{"pid": dead}), 0, true},
 		{"a live process elsewhere, refreshed lately", ownerRecord(t, map[string]any{"host": "elsewhere"}), 0, false},
 		{"a live process elsewhere, not refreshed for longer than the stale timeout", ownerRecord(t, map[string]any{"host": "elsewhere"}), 31 * time.Second, true},
+		{"a live process elsewhere, not refreshed for longer than the core's lock TTL", ownerRecord(t, map[string]any{"host": "elsewhere"}), time.Duration(caspio.StoreLock().TTL+1000) * time.Millisecond, true},
+		{"a live process elsewhere, refreshed within the core's lock TTL", ownerRecord(t, map[string]any{"host": "elsewhere"}), time.Duration(caspio.StoreLock().TTL-1000) * time.Millisecond, false},
 		{"this process, through another FileStore", ownerRecord(t, nil), 0, false},
 		{"empty: a holder without hard links that has not written its owner yet", "", 0, false},
 		{"empty, older than 2 s: that holder died", "", 2500 * time.Millisecond, true},
@@ -201,7 +203,7 @@ func TestFileStoreLockTakeover(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			assert.Less(t, time.Since(start), time.Second, "well under the 2 s and 30 s that a live holder's lock is honoured")
+			assert.Less(t, time.Since(start), time.Second, "well under the 2 s and the lock TTL that a live holder's lock is honoured")
 			raw, err := os.ReadFile(path + ".lock")
 			require.NoError(t, err)
 			assert.NotEqual(t, tc.content, string(raw))
@@ -673,4 +675,30 @@ func TestHourlyRestartsForThirtyDays(t *testing.T) {
 			assert.Equal(t, tc.logins, st.RefreshTokensMinted)
 		})
 	}
+}
+
+// KeepLock extends a held lock until it is released, and never after: the release waits for
+// an extension under way.
+func TestKeepLock(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	calls := 0
+	first := make(chan struct{})
+	stop := client.KeepLock(caspio.LockPolicy{TTL: 30, Extend: 5}, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if calls++; calls == 1 {
+			close(first)
+		}
+	})
+	<-first
+	stop()
+	mu.Lock()
+	after := calls
+	mu.Unlock()
+	time.Sleep(30 * time.Millisecond) // six extension intervals
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, after, calls, "no extension after the release")
+	stop() // a second release is harmless
 }

@@ -170,6 +170,7 @@ func TestTokenEndpointFaults(t *testing.T) {
 			require.Error(t, err)
 			assert.Nil(t, tok)
 			assert.Contains(t, err.Error(), "caspio client: get token: ")
+			assert.Equal(t, 1, strings.Count(err.Error(), "caspio"), "one prefix: %v", err)
 			assert.Contains(t, err.Error(), tc.wantText)
 			assert.NotContains(t, err.Error(), leak)
 			assert.NotContains(t, err.Error(), testSecret)
@@ -536,7 +537,7 @@ func TestEventNamesAreTheJSPackages(t *testing.T) {
 		jsNames = append(jsNames, m[1])
 	}
 	goNames := []string{client.EventTokenRequest, client.EventLogin, client.EventRefresh, client.EventTokenError,
-		client.EventRetry, client.EventRevoked, client.EventStateDiscarded, client.EventStoreError}
+		client.EventRetry, client.EventRevoked, client.EventStateDiscarded, client.EventStoreError, client.EventResourceRetry}
 	assert.ElementsMatch(t, jsNames, goNames)
 
 	e := newEnv(t, sandbox.Options{})

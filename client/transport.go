@@ -24,11 +24,11 @@ func (c *Client) NewRequest(ctx context.Context, method, path string, body io.Re
 	}
 	target, err := c.flow.ResolveURL(path)
 	if err != nil {
-		return nil, fmt.Errorf("caspio client: new request: %w", err)
+		return nil, wrap("new request", err)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
-		return nil, fmt.Errorf("caspio client: new request: %w", err)
+		return nil, wrap("new request", err)
 	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil && body != http.NoBody {
@@ -125,10 +125,18 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.c.roundTrip(req, t.base, check)
 }
 
-// APIErrorFromResponse makes a *caspio.APIError of a non-2xx response from Do: it reads at
-// most 1 MiB of the body, decodes it as Caspio's error JSON if it is one, takes the
-// X-Caspio-Request-ID header, and closes the body.
-func APIErrorFromResponse(resp *http.Response) *caspio.APIError {
+// APIErrorFromResponse returns the error of a non-2xx response from Do, a *caspio.APIError
+// (errors.As reads Caspio's Code, Message and RequestId from it): it reads at most 1 MiB of
+// the body, decodes it as Caspio's error JSON if it is one, takes the X-Caspio-Request-ID
+// header, and closes the body. A 2xx response is no error: it returns an error saying so
+// and leaves the body to the caller.
+func APIErrorFromResponse(resp *http.Response) error {
+	if resp == nil {
+		return errors.New("caspio client: APIErrorFromResponse: the response is nil; pass the response that Do returned")
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return fmt.Errorf("caspio client: APIErrorFromResponse: the response's status is %d, a success, not an error; call it only when the status is not 2xx", resp.StatusCode)
+	}
 	var body any
 	if resp.Body != nil {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody))

@@ -293,6 +293,8 @@ func TestCheckRedirect(t *testing.T) {
 		e.fault(t, sandbox.Fault{Route: recordsPath, Status: 303, Location: "/rest/v2/tables"})
 		req, err := c.NewRequest(context.Background(), "POST", "tables/Products/records", strings.NewReader(`{"Name":"x"}`))
 		require.NoError(t, err)
+		req.Header.Set("Content-Language", "en")
+		req.Header.Set("Content-Disposition", "inline") // not about the body, as fetch has it: kept
 		resp, err := c.Do(req)
 		require.NoError(t, err)
 		resp.Body.Close()
@@ -303,6 +305,10 @@ func TestCheckRedirect(t *testing.T) {
 		hop := e.rec.requests("/rest/v2/tables")
 		require.Len(t, hop, 1)
 		assert.Empty(t, hop[0].Body, "no body after a 303")
+		for _, name := range caspio.BodyHeaders {
+			assert.Empty(t, hop[0].Header.Get(name), "%s describes the body that is not sent", name)
+		}
+		assert.Equal(t, "inline", hop[0].Header.Get("Content-Disposition"), "the headers the core names go, no others")
 	})
 }
 
@@ -469,7 +475,8 @@ func TestAPIErrorFromResponse(t *testing.T) {
 			require.NoError(t, err)
 			resp, err := c.Do(req)
 			require.NoError(t, err)
-			apiErr := client.APIErrorFromResponse(resp)
+			var apiErr *caspio.APIError
+			require.ErrorAs(t, client.APIErrorFromResponse(resp), &apiErr)
 			assert.Equal(t, tc.status, apiErr.Status)
 			assert.Equal(t, tc.code, apiErr.Code)
 			assert.Equal(t, tc.resource, apiErr.Resource)
@@ -480,14 +487,32 @@ func TestAPIErrorFromResponse(t *testing.T) {
 	}
 	t.Run("not JSON", func(t *testing.T) {
 		e.fault(t, sandbox.Fault{Route: "/rest/v2/tables", Status: 503, ContentType: "text/html", Body: ptr("<h1>down</h1>")})
+		req, err := c.NewRequest(client.WithoutRetry(context.Background()), "GET", "tables", nil) // a 503 is sent again otherwise
+		require.NoError(t, err)
+		resp, err := c.Do(req)
+		require.NoError(t, err)
+		var apiErr *caspio.APIError
+		require.ErrorAs(t, client.APIErrorFromResponse(resp), &apiErr)
+		assert.Equal(t, 503, apiErr.Status)
+		assert.Equal(t, "Service Unavailable", apiErr.Message)
+		assert.Equal(t, resp.Header.Get("X-Caspio-Request-ID"), apiErr.RequestID)
+	})
+	t.Run("a success is no error", func(t *testing.T) {
 		req, err := c.NewRequest(context.Background(), "GET", "tables", nil)
 		require.NoError(t, err)
 		resp, err := c.Do(req)
 		require.NoError(t, err)
-		apiErr := client.APIErrorFromResponse(resp)
-		assert.Equal(t, 503, apiErr.Status)
-		assert.Equal(t, "Service Unavailable", apiErr.Message)
-		assert.Equal(t, resp.Header.Get("X-Caspio-Request-ID"), apiErr.RequestID)
+		defer resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode)
+		err = client.APIErrorFromResponse(resp)
+		require.Error(t, err)
+		var apiErr *caspio.APIError
+		assert.False(t, errors.As(err, &apiErr), "a 200 is not an API error: %v", err)
+		assert.Equal(t, "caspio client: APIErrorFromResponse: the response's status is 200, a success, not an error; call it only when the status is not 2xx", err.Error())
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		assert.Contains(t, string(body), "Result", "the body is left to the caller")
+		assert.EqualError(t, client.APIErrorFromResponse(nil), "caspio client: APIErrorFromResponse: the response is nil; pass the response that Do returned")
 	})
 }
 
@@ -658,4 +683,70 @@ func TestDoHonoursTheTimeout(t *testing.T) {
 	require.ErrorAs(t, err, &ne)
 	assert.True(t, ne.Timeout())
 	assert.NotContains(t, err.Error(), "Zq8vKx1")
+}
+
+// TestNoRefusedTokenDuringTheRetry: once a 401 refused the token, requests made while the
+// refresh is under way wait for it instead of sending the refused token, in Go as in JS (the
+// revoked event tells every driver to drop its lease).
+func TestNoRefusedTokenDuringTheRetry(t *testing.T) {
+	t.Parallel()
+	sb := sandbox.New(sandbox.Options{ClientID: testID, ClientSecret: testSecret})
+	var mu sync.Mutex
+	var refused string
+	sentRefused := 0
+	refreshing, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		mu.Lock()
+		if r.URL.Path == "/rest/v2/tables" && refused == "" {
+			refused = auth // the first token is refused
+		}
+		isRefused := auth != "" && auth == refused
+		if isRefused {
+			sentRefused++
+		}
+		mu.Unlock()
+		if isRefused {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		if r.URL.Path == "/oauth/token" && refused != "" {
+			once.Do(func() { close(refreshing) })
+			<-release // the refresh waits until the second request has been made
+		}
+		sb.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := client.New(caspio.Config{IntegrationURL: srv.URL, ClientID: testID, ClientSecret: caspio.NewSecret(testSecret)},
+		client.Options{Now: sb.Now})
+	require.NoError(t, err)
+	ctx := context.Background()
+	_, err = c.Token(ctx)
+	require.NoError(t, err)
+
+	get := func() int {
+		req, err := c.NewRequest(ctx, "GET", "tables", nil)
+		if !assert.NoError(t, err) {
+			return 0
+		}
+		resp, err := c.Do(req)
+		if !assert.NoError(t, err) {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	first := make(chan int)
+	go func() { first <- get() }()
+	<-refreshing // the 401 came, and the token request after it is under way
+	second := make(chan int)
+	go func() { second <- get() }()
+	time.Sleep(50 * time.Millisecond) // the second request has been made (a lease would send it at once)
+	close(release)
+	assert.Equal(t, 200, <-first)
+	assert.Equal(t, 200, <-second)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, 1, sentRefused, "the refused token was sent once, by the request it refused")
 }

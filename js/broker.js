@@ -79,6 +79,18 @@ export class TokenBroker extends DurableObject {
   }
 
   /**
+   * Extends the lease of lock id to leaseMs from now, as its holder does while it works;
+   * false when it is no longer held (its lease ran out).
+   * @param {string} id @param {number} [leaseMs]
+   */
+  async extend(id, leaseMs) {
+    if (this.#holder === null || this.#holder.id !== id) return false;
+    clearTimeout(this.#holder.timer);
+    this.#grant(id, boundedMs(leaseMs, DEFAULT_LEASE_MS));
+    return true;
+  }
+
+  /**
    * Releases the lock id; false when it is no longer held (its lease ran out).
    * @param {string} id
    */
@@ -112,6 +124,7 @@ export class TokenBroker extends DurableObject {
    * the binding's stub.fetch (a Durable Object has no public URL):
    *
    *   POST   /lock    {"leaseMs"?: n, "waitMs"?: n} -> 200 {"id": "..."}; 503 lock_timeout
+   *   POST   /extend  {"id": "...", "leaseMs"?: n}   -> 200 {"extended": true|false}
    *   POST   /unlock  {"id": "..."}                  -> 200 {"released": true|false}
    *   GET    /state                                  -> 200 the state JSON, or 204 when none
    *   PUT    /state   the state JSON (an object)     -> 204
@@ -126,7 +139,7 @@ export class TokenBroker extends DurableObject {
   async fetch(request) {
     const { pathname } = new URL(request.url);
     const methods = ROUTES[pathname];
-    if (methods === undefined) return httpError(404, 'not_found', 'the TokenBroker serves /lock, /unlock and /state');
+    if (methods === undefined) return httpError(404, 'not_found', 'the TokenBroker serves /lock, /extend, /unlock and /state');
     if (!methods.includes(request.method)) {
       return httpError(405, 'method_not_allowed', `${pathname} takes ${methods.join(', ')}`, { Allow: methods.join(', ') });
     }
@@ -148,6 +161,16 @@ export class TokenBroker extends DurableObject {
         } catch {
           return httpError(503, 'lock_timeout', `waited ${boundedMs(body.waitMs, DEFAULT_WAIT_MS)} ms for the token lock`);
         }
+      }
+      case 'POST /extend': {
+        const body = await readJSON(request, false);
+        if (body instanceof Response) return body;
+        const { id, leaseMs, ...rest } = body;
+        if (typeof id !== 'string' || id === '' || id.length > 100 || Object.keys(rest).length > 0 ||
+            (leaseMs !== undefined && (typeof leaseMs !== 'number' || !Number.isFinite(leaseMs) || leaseMs <= 0 || leaseMs > MAX_MS))) {
+          return httpError(400, 'bad_request', `extend takes {"id": the ID that /lock returned, "leaseMs"?: a positive number of milliseconds, at most ${MAX_MS}}`);
+        }
+        return Response.json({ extended: await this.extend(id, leaseMs) });
       }
       case 'POST /unlock': {
         const body = await readJSON(request, false);
@@ -232,9 +255,26 @@ export function brokerStorage(namespace, name = 'default', options = {}) {
     async get() { return (await broker().getState()) ?? null; },
     async set(state) { await broker().setState(state); },
     async delete() { await broker().deleteState(); },
-    async lock() {
-      const lockId = await broker().lock(lockOptions);
-      return async () => { await broker().unlock(lockId); };
+    /**
+     * The lock, held for the core's lock TTL (or the lockLease option) and extended by a timer
+     * of the request that took it, as the core's policy says: a holder whose request ends
+     * (its caller went away, its handler threw) stops extending it, and it lapses within a
+     * TTL instead of blocking the deployment for a whole lease.
+     * The wait is the lock step's limit (the core's LockTimeout of the client's tokenTimeout)
+     * unless the lockTimeout option says otherwise.
+     * @param {{policy?: {timeout_ms?: number, lock_ttl_ms?: number, lock_extend_ms?: number}}} [how] what the lock step passes
+     */
+    async lock(how) {
+      const policy = how?.policy;
+      const leaseMs = policy?.lock_ttl_ms && options.lockLease === undefined ? policy.lock_ttl_ms : lockOptions.leaseMs;
+      const extendMs = policy?.lock_extend_ms ?? leaseMs / 3;
+      const waitMs = policy?.timeout_ms && options.lockTimeout === undefined ? Math.min(policy.timeout_ms, MAX_MS) : lockOptions.waitMs;
+      const lockId = await broker().lock({ leaseMs, waitMs });
+      const extending = setInterval(() => { broker().extend(lockId, leaseMs).catch(() => {}); }, extendMs);
+      return async () => {
+        clearInterval(extending);
+        await broker().unlock(lockId);
+      };
     },
     toJSON() { return { storage: 'broker', name }; },
   };
@@ -244,6 +284,7 @@ export function brokerStorage(namespace, name = 'default', options = {}) {
 const ROUTES = /** @type {Record<string, string[]>} */ ({
   __proto__: null,
   '/lock': ['POST'],
+  '/extend': ['POST'],
   '/unlock': ['POST'],
   '/state': ['GET', 'PUT', 'DELETE'],
 });

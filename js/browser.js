@@ -29,7 +29,7 @@ const runtime = createRuntime({
   manualRedirects: false,
 });
 
-export const { apiErrorFromResponse, initialize } = runtime;
+export const { apiErrorFromResponse, initialize, proxyRules } = runtime;
 
 /**
  * createClient, with webStorage(sessionStorage) as the default storage (memoryStorage()
@@ -46,7 +46,7 @@ export async function createClient(options) {
   return client;
 }
 
-export { memoryStorage } from './storage.js';
+export { memoryStorage, webStorageKey } from './storage.js';
 export { webStorage } from './web-storage.js';
 export { fileStorage } from './no-file-storage.js';
 export { kvStorage, brokerStorage, TokenBroker } from './no-workers.js';

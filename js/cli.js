@@ -13,6 +13,7 @@ import {
   createClient, fileStorage, memoryStorage, apiErrorFromResponse, VERSION,
   CaspioError, CaspioAPIError, CaspioURLError,
 } from './node.js';
+import { startCore } from './core.js';
 
 const EXIT_OK = 0;
 const EXIT_OTHER = 1;
@@ -75,7 +76,7 @@ ${CONFIG_HELP}`,
   records: `Usage: caspio-auth records TABLE [options]
 
 Prints a table's records as JSON lines (one record a line), or one JSON array.
-  --where EXPR       q.where, e.g. "Status = 'Open'"
+  --where EXPR       q.where, e.g. "Status = 'Shipped'"
   --select FIELDS    q.select, e.g. "OrderID,Total"
   --order-by F       q.orderBy, e.g. "OrderID DESC"
   --limit N          at most N records (without --all: 1 to 1000)
@@ -117,14 +118,34 @@ const COMMAND_OPTIONS = {
 class UsageError extends Error {}
 
 /**
+ * The core's exports, for the messages that show what was typed: its rule (input.go) says
+ * what a message may quote (an option's name, a command, an enumerated value) and what it
+ * only describes (a header, a value that may be a secret). core.js keeps one core per realm,
+ * the one that node.js's clients use.
+ */
+function core() {
+  return startCore(async () => WebAssembly.compile(await readFile(new URL('./caspio.wasm', import.meta.url))));
+}
+
+/** A closed standard output (the reader went away: `| head`) ends the command quietly. */
+function isClosedPipe(err) {
+  return err?.code === 'EPIPE' || err?.code === 'ERR_STREAM_DESTROYED';
+}
+
+/**
  * Runs the command line; returns the exit status.
  * @param {string[]} argv the arguments after the program name
  * @param {NodeJS.ProcessEnv} env
  */
 async function main(argv, env) {
+  // Write errors reach the write() that failed; without a listener, the stream's 'error'
+  // event would crash the process with an unhandled EPIPE as well.
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
   try {
     return await run(argv, env);
   } catch (err) {
+    if (isClosedPipe(err)) return EXIT_OK;
     return report(err);
   }
 }
@@ -143,15 +164,16 @@ async function run(argv, env) {
     return EXIT_OK;
   }
   if (!Object.hasOwn(COMMAND_OPTIONS, command)) {
-    throw new UsageError(`unknown command (${describe(command)}); the commands are token, fetch and records (see caspio-auth --help)`);
+    const { showUnknown } = await core();
+    throw new UsageError(`unknown command ${showUnknown('command', command, Object.keys(COMMAND_OPTIONS))}; the commands are token, fetch and records (see caspio-auth --help)`);
   }
   const options = { ...CONFIG_OPTIONS, ...COMMAND_OPTIONS[command] };
   let parsed;
   try {
     parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
   } catch (err) {
-    // Node's message for an unknown option quotes it, and a mistyped flag may be a secret.
-    const problem = err?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? unknownOption(rest, options) : err.message;
+    // Node's message for an unknown option quotes it whole, "--name=value" and all.
+    const problem = err?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? await unknownOption(rest, options) : err.message;
     throw new UsageError(`${command}: ${problem} (see caspio-auth ${command} --help)`);
   }
   const { values, positionals } = parsed;
@@ -167,7 +189,11 @@ async function run(argv, env) {
 }
 
 async function tokenCommand(values, positionals, env) {
-  if (positionals.length > 0) throw new UsageError('token takes no arguments (see caspio-auth token --help)');
+  if (positionals.length > 0) {
+    const { showInput } = await core();
+    const shown = showInput('stray', positionals[0]);
+    throw new UsageError(`token takes no arguments, but was given ${positionals.length === 1 ? `one (${shown})` : `${positionals.length} (the first: ${shown})`} (see caspio-auth token --help)`);
+  }
   const client = await clientFrom(values, env);
   try {
     const t = await client.token();
@@ -196,17 +222,18 @@ async function fetchCommand(values, positionals, env) {
   // A header may hold a credential (Authorization: Bearer ...): its errors describe it.
   for (const [n, h] of (values.header ?? []).entries()) {
     const which = `-H (header ${n + 1})`;
+    const { showInput } = await core();
     const i = h.indexOf(':');
-    if (i <= 0) throw new UsageError(`${which}: expected 'Name: value', but it has ${i === 0 ? 'no name before ":"' : `no ":" (${describe(h)})`}`);
+    if (i <= 0) throw new UsageError(`${which}: expected 'Name: value', but it has ${i === 0 ? 'no name before ":"' : `no ":" (${showInput('header', h)})`}`);
     const name = h.slice(0, i).trim();
     const bad = name.search(/[^!#$%&'*+.^_`|~0-9A-Za-z-]/);
     if (name === '' || bad >= 0) {
-      throw new UsageError(`${which}: the name ${name === '' ? 'is blank' : `has ${characterAt(name, bad)}`}; expected 'Name: value'`);
+      throw new UsageError(`${which}: the name ${name === '' ? 'is blank' : `has ${name[bad] === ' ' ? 'a space' : 'a character that a header name cannot have'} at character ${[...name.slice(0, bad)].length + 1} of ${[...name].length}`}; expected 'Name: value'`);
     }
     try {
       headers.set(name, h.slice(i + 1).trim());
     } catch {
-      throw new UsageError(`${which}: the value has a character that a header cannot carry (${describe(h.slice(i + 1).trim())})`);
+      throw new UsageError(`${which}: the value has a character that a header cannot carry (${showInput('header', h.slice(i + 1).trim())})`);
     }
   }
   let body;
@@ -215,7 +242,7 @@ async function fetchCommand(values, positionals, env) {
     if (!headers.has('content-type')) headers.set('Content-Type', 'application/json');
   }
   const method = (values.request ?? (body === undefined ? 'GET' : 'POST')).toUpperCase();
-  if (!/^[A-Z]+$/.test(method)) throw new UsageError(`-X: expected a method such as GET, POST, PUT or DELETE, got ${describe(values.request)}`);
+  if (!/^[A-Z]+$/.test(method)) throw new UsageError(`-X: expected a method such as GET, POST, PUT or DELETE, got ${(await core()).showInput('request', values.request)}`);
   const client = await clientFrom(values, env);
   try {
     const res = await client.fetch(positionals[0], { method, headers, body });
@@ -242,102 +269,54 @@ async function readData(data) {
 async function recordsCommand(values, positionals, env) {
   if (positionals.length !== 1) throw new UsageError('records takes one TABLE, e.g. caspio-auth records Orders (see caspio-auth records --help)');
   const format = values.format ?? 'jsonl';
-  if (format !== 'jsonl' && format !== 'json') throw new UsageError(`--format: use jsonl or json, not ${describe(format)}`);
+  if (format !== 'jsonl' && format !== 'json') throw new UsageError(`--format: use jsonl or json, not ${(await core()).showInput('format', format)}`);
   let limit;
   if (values.limit !== undefined) {
     limit = Number(values.limit);
-    if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: expected a whole number of 1 or more, got ${describe(values.limit)}`);
+    if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: expected a whole number of 1 or more, got ${(await core()).showInput('limit', values.limit)}`);
     if (!values.all && limit > PAGE_SIZE) throw new UsageError(`--limit: more than ${PAGE_SIZE}, and Caspio returns at most ${PAGE_SIZE} records per call; add --all to page through more`);
   }
   const table = positionals[0];
-  const query = [];
-  if (values.select !== undefined) query.push(['q.select', values.select]);
-  if (values.where !== undefined) query.push(['q.where', values.where]);
-  if (values['order-by'] !== undefined) query.push(['q.orderBy', values['order-by']]);
-  const path = (params) => `tables/${encodeURIComponent(table)}/records?` +
-    [...query, ...params].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+  // Without --all, one request, as Caspio answers one: its default of 100 records.
+  const query = { select: values.select, where: values.where, orderBy: values['order-by'], limit: limit ?? (values.all ? 0 : 100) };
 
   const client = await clientFrom(values, env);
   const out = process.stdout;
   let total = 0;
-  const emit = async (records) => {
-    for (const record of records) {
-      if (format === 'jsonl') await write(out, JSON.stringify(record) + '\n');
-      else await write(out, (total === 0 ? '[\n' : ',\n') + JSON.stringify(record));
-      total++;
-    }
-  };
+  let pages = 0;
   try {
-    if (!values.all) {
-      await emit(await getRecords(client, path(limit === undefined ? [] : [['q.limit', String(limit)]])));
-    } else {
-      for (let page = 1; ; page++) {
-        const records = await getRecords(client, path([['q.pageNumber', String(page)], ['q.pageSize', String(PAGE_SIZE)]]));
-        const wanted = limit === undefined ? records : records.slice(0, limit - total);
-        await emit(wanted);
-        if (page > 1) await write(process.stderr, `caspio-auth: records ${table}: page ${page}, ${total} records so far\n`);
-        if (records.length < PAGE_SIZE || (limit !== undefined && total >= limit)) {
-          if (page > 1) await write(process.stderr, `caspio-auth: records ${table}: ${total} records in ${page} pages\n`);
-          break;
-        }
+    for await (const page of client.records(table, query).pages()) {
+      for (const record of page.records) {
+        if (format === 'jsonl') await write(out, JSON.stringify(record) + '\n');
+        else await write(out, (total === 0 ? '[\n' : ',\n') + JSON.stringify(record));
+        total++;
       }
+      pages = page.pageNumber;
+      if (pages > 1) await write(process.stderr, `caspio-auth: records ${table}: page ${pages}, ${total} records so far\n`);
     }
+    if (pages > 1) await write(process.stderr, `caspio-auth: records ${table}: ${total} records in ${pages} pages\n`);
     if (format === 'json') await write(out, total === 0 ? '[]\n' : '\n]\n');
     return EXIT_OK;
+  } catch (err) {
+    // An answer the read cannot page on is no token problem: it exits 1, as other failures.
+    if (err?.code === 'RESPONSE_INVALID') throw new Error(err.message, { cause: err.cause });
+    throw err;
   } finally {
     client.close();
   }
 }
 
-async function getRecords(client, path) {
-  const res = await client.fetch(path, { headers: { Accept: 'application/json' } });
-  if (!res.ok) throw await apiErrorFromResponse(res);
-  const body = await res.json();
-  if (!Array.isArray(body?.Result)) {
-    throw new Error('caspio-auth: the records response has no Result array');
-  }
-  return body.Result;
-}
-
 /**
- * Describes an argument without showing it, as the core's messages do (errors.go): a
- * mistyped flag, a header or a value may be a credential. E.g. "9 characters: letters and
- * digits".
- * @param {string} value
+ * Names the unknown option as typed (its name only, never a value after "="), with the
+ * closest known one: "unknown option "--wher" (did you mean --where?)".
  */
-function describe(value) {
-  const chars = [...value];
-  if (chars.length === 0) return 'an empty value';
-  const kinds = [
-    [/[A-Za-z]/, 'letters'], [/[0-9]/, 'digits'], [/[!-/:-@[-`{-~]/, 'punctuation'], [/ /, 'spaces'],
-    [/[\x00-\x1f\x7f]/, 'control characters'], [/[^\x00-\x7f]/, 'non-ASCII characters'],
-  ].filter(([re]) => re.test(value)).map(([, name]) => name);
-  const list = kinds.length > 1 ? `${kinds.slice(0, -1).join(', ')} and ${kinds.at(-1)}` : kinds[0];
-  return `${chars.length} character${chars.length === 1 ? '' : 's'}: ${list}`;
-}
-
-/** Names the character at index i of s, and where it stands, without showing the rest. */
-function characterAt(s, i) {
-  const c = s[i];
-  const names = { ' ': 'a space', '\t': 'a tab', '"': 'a double quote', '\\': 'a backslash' };
-  let name = names[c];
-  if (name === undefined) {
-    if (/[A-Za-z]/.test(c)) name = 'a letter';
-    else if (/[0-9]/.test(c)) name = 'a digit';
-    else if (/[\x00-\x1f\x7f]/.test(c)) name = `the control character 0x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
-    else if (/[^\x00-\x7f]/.test(c)) name = 'a non-ASCII character';
-    else name = `"${c}"`;
-  }
-  return `${name} at character ${[...s.slice(0, i)].length + 1} of ${[...s].length}`;
-}
-
-/** Says which argument is the unknown option, without quoting it (it may be a secret). */
-function unknownOption(args, options) {
+async function unknownOption(args, options) {
   const { tokens } = parseArgs({ args, options, allowPositionals: true, strict: false, tokens: true });
   const known = new Set(Object.keys(options));
   const token = tokens.find((t) => t.kind === 'option' && !known.has(t.name));
-  const at = token === undefined ? '' : ` (argument ${token.index + 2}, ${describe(token.rawName)})`;
-  return `an unknown option${at}`;
+  if (token === undefined) return 'an unknown option';
+  const names = Object.entries(options).flatMap(([name, o]) => (o.short ? [`--${name}`, `-${o.short}`] : [`--${name}`]));
+  return `unknown option ${(await core()).showUnknown('option', token.rawName, names)}`;
 }
 
 /** The client for the flags and environment, with the token cached in a file. */

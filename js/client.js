@@ -7,6 +7,7 @@ import { call } from './core.js';
 import { CaspioConfigError } from './errors.js';
 import { prepare, send } from './perform.js';
 import { Driver } from './drive.js';
+import { RecordsRead, insertRecords, updateRecords, deleteRecords } from './records.js';
 
 /** Resolved URLs a client keeps, first in first out: a program's handful of paths, bounded for one that makes a URL per request. */
 export const RESOLVE_CACHE_SIZE = 1000;
@@ -22,7 +23,11 @@ export class CaspioClient {
   /** @type {Map<string, string>} */
   #urls = new Map();
 
-  constructor(core, { handle, description }, options, storage, manualRedirects) {
+  /**
+   * @param {any} core @param {{handle: number, description: any}} opened @param {any} options @param {any} storage
+   * @param {{manualRedirects: boolean, requestContexts: boolean}} platform see createRuntime
+   */
+  constructor(core, { handle, description }, options, storage, { manualRedirects, requestContexts }) {
     this.#core = core;
     this.#h = handle;
     this.#desc = description;
@@ -34,7 +39,7 @@ export class CaspioClient {
     this.#manualRedirects = manualRedirects;
     if (options.onEvent) this.#listeners.add(options.onEvent);
     this.#driver = new Driver(core, handle, {
-      fetch: this.#fetch, storage, now: this.#now, manualRedirects, emit: (e) => this.#emit(e),
+      fetch: this.#fetch, storage, now: this.#now, manualRedirects, requestContexts, emit: (e) => this.#emit(e),
       onLease: (step) => { this.#lease = step?.lease ? step : null; },
     });
     // A storage that others write (tabs sharing webStorage) says when it changed: the lease
@@ -46,24 +51,59 @@ export class CaspioClient {
     this.#unsubscribe = typeof stop === 'function' ? stop : undefined;
   }
 
-  /** @param {RequestInfo | URL} input @param {RequestInit} [init] */
+  /** @param {RequestInfo | URL} input @param {RequestInit & {retry?: boolean}} [init] */
   async fetch(input, init) {
     this.#checkOpen();
+    let noRetry = false;
+    if (typeof init === 'object' && init !== null && 'retry' in init) {
+      const { retry, ...rest } = init; // retry: false, this request's opt-out of sending again
+      noRetry = retry === false;
+      init = rest;
+    }
     const req = await prepare(input, init);
     const signal = /** @type {AbortSignal | undefined} */ (req.extra.signal ?? undefined);
     const lease = this.#valid();
     let sent;
+    let first;
     if (lease !== null) {
       const url = this.#resolve(req.ref);
-      sent = await send(this.#fetch, url, req, { authorization: lease.lease.authorization, keepBody: true, method: req.method, manualRedirects: this.#manualRedirects });
-      // The hot path ends here, unless the core must see the answer: a 401 or a redirect.
-      if (sent.status !== 401 && !(sent.status >= 300 && sent.status < 400)) return sent;
+      try {
+        sent = await send(this.#fetch, url, req, { authorization: lease.lease.authorization, keepBody: true, method: req.method, manualRedirects: this.#manualRedirects });
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        // No answer: the core says whether to send it again (an idempotent request) or not.
+        const start = call(this.#core.fetch, this.#h, fetchRequest(req, lease, noRetry), this.#now());
+        first = call(this.#core.next, this.#h, start.conversation, { kind: 'send', now: this.#now(), jitter: Math.random(), response: { status: 0, error: error?.message || 'fetch failed' } });
+        if (first.kind === 'fail') throw error;
+      }
+      // The hot path ends here, unless the core must see the answer (a 401, a redirect, a
+      // 429, a 5xx): the core's rule (caspio.Final), as the table it exports once.
+      if (sent !== undefined && this.#core.finalStatuses[sent.status] === '1') return sent;
     }
-    const request = { method: req.method, ref: req.ref, oneShot: req.oneShot, redirect: req.redirect, authorization: sent ? lease.lease.authorization : '' };
-    const run = this.#driver.run(call(this.#core.fetch, this.#h, request, this.#now()), { req, signal, sent });
+    const run = this.#driver.run(first ?? call(this.#core.fetch, this.#h, fetchRequest(req, lease, noRetry), this.#now()), { req, signal, sent });
     const { response, firstUrl } = await abortable(run, signal);
-    if (!sent && firstUrl !== undefined && !this.#urls.has(req.ref)) this.#remember(req.ref, firstUrl);
+    if (lease === null && firstUrl !== undefined && !this.#urls.has(req.ref)) this.#remember(req.ref, firstUrl);
     return /** @type {Response} */ (response);
+  }
+
+  /** @param {string} table @param {import('./index.js').RecordsQuery} [query] */
+  records(table, query) { return new RecordsRead(this.#records(), 'tables', table, query); }
+
+  /** @param {string} view @param {import('./index.js').RecordsQuery} [query] */
+  viewRecords(view, query) { return new RecordsRead(this.#records(), 'views', view, query); }
+
+  /** @param {string} table @param {object[]} rows @param {{returnRows?: boolean}} [options] */
+  insertRecords(table, rows, options) { return insertRecords(this.#records(), table, rows, options); }
+
+  /** @param {string} table @param {string} where @param {object} values @param {{returnRows?: boolean}} [options] */
+  updateRecords(table, where, values, options) { return updateRecords(this.#records(), table, where, values, options); }
+
+  /** @param {string} table @param {string} where */
+  deleteRecords(table, where) { return deleteRecords(this.#records(), table, where); }
+
+  #records() {
+    this.#checkOpen();
+    return { core: this.#core, h: this.#h, fetch: (/** @type {string} */ url, /** @type {any} */ init) => this.fetch(url, init) };
   }
 
   /** @param {string | URL} ref */
@@ -172,6 +212,11 @@ export class CaspioClient {
       }
     }
   }
+}
+
+/** The core's fetch request for req: with the lease's Authorization when it was sent with it. @param {any} req @param {any} lease @param {boolean} noRetry */
+function fetchRequest(req, lease, noRetry) {
+  return { method: req.method, ref: req.ref, oneShot: req.oneShot, redirect: req.redirect, authorization: lease !== null ? lease.lease.authorization : '', noRetry };
 }
 
 /** The token object of a done step. @returns {import('./index.js').Token} */

@@ -14,26 +14,40 @@ for (const [name, before] of Object.entries(saved)) {
 
 /** @type {Promise<any> | undefined} */
 let started;
+/** The core's exports once it has started in this realm, else null (see startedCore). */
+let ready = null;
+
+/**
+ * The core's exports if it has started in this realm (a client exists, or initialize()
+ * ran), else null: for the synchronous calls of a storage (webStorage compares the states
+ * tabs hear by the core's rule), which has no core of its own to start.
+ */
+export function startedCore() {
+  return ready;
+}
 
 /**
  * The core's exports, started on first use; a failed start is forgotten, to be tried again.
- * @param {() => Promise<WebAssembly.Module>} getModule
+ * With synchronous, the module is instantiated at once (new WebAssembly.Instance), so that
+ * the start takes no turn of the event loop: in workerd, a client made at a request's start
+ * is then ready before any other request runs, and no request awaits another's start.
+ * @param {() => Promise<WebAssembly.Module>} getModule @param {{synchronous?: boolean}} [options]
  */
-export function startCore(getModule) {
-  started ??= boot(getModule).catch((err) => {
+export function startCore(getModule, { synchronous = false } = {}) {
+  started ??= boot(getModule, synchronous).catch((err) => {
     started = undefined;
     throw err;
   });
   return started;
 }
 
-/** @param {() => Promise<WebAssembly.Module>} getModule */
-async function boot(getModule) {
+/** @param {() => Promise<WebAssembly.Module>} getModule @param {boolean} synchronous */
+async function boot(getModule, synchronous) {
   const module = await getModule();
   if (!(module instanceof WebAssembly.Module)) throw new TypeError('caspio-auth: expected a WebAssembly.Module for caspio.wasm');
   const go = new Go();
   go.env = { GOGC: '25' }; // keeps the instance near 9 MiB under load instead of 18 MiB
-  const instance = await WebAssembly.instantiate(module, go.importObject);
+  const instance = synchronous ? new WebAssembly.Instance(module, go.importObject) : await WebAssembly.instantiate(module, go.importObject);
   let exports;
   // The handshake: Go's main calls ready(exports) before its first block, that is before
   // run() returns; makeError turns the errors it returns into this package's classes.
@@ -47,6 +61,7 @@ async function boot(getModule) {
   if (exports.version !== VERSION) {
     throw new CaspioError('WASM_VERSION_MISMATCH', `caspio-auth: caspio.wasm is version ${exports.version}, but this package is ${VERSION}; reinstall caspio-auth or run build.sh again`);
   }
+  ready = exports;
   return exports;
 }
 

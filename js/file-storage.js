@@ -2,21 +2,19 @@
 // package's FileStore writes (the JSON of the encoded state), and the lock and temporary
 // files follow the protocol of docs/token-file.md, which FileStore implements too
 // (client/filelock.go): a Node script and a Go program may share one file, and they
-// exclude each other. Change both or neither.
+// exclude each other. Change both or neither. The lock's decisions (when a lock is stale,
+// how often its holder refreshes it, how long a waiter pauses and waits) are the core's
+// lock policy (caspio.StoreLock), which the client's lock step hands to lock(): this file
+// performs the operations.
 import { createHash, randomBytes } from 'node:crypto';
 import { link, mkdir, open, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { CaspioStateError } from './errors.js';
+import { STORE_LOCK, lockPause } from './storage.js';
 
 /** A token state is a few hundred bytes; a larger file is not one. */
 const MAX_STATE_FILE = 1 << 20;
-
-/** How often a contended lock is read again, plus up to as much at random so that waiters spread out. */
-const LOCK_POLL_MS = 10;
-
-/** An unreadable lock is honoured this long: without hard links, a holder creates it first and writes its owner next. */
-const UNREADABLE_LOCK_GRACE_MS = 2_000;
 
 /** A temporary file is removed after this long even when its writer cannot be shown dead: no live write takes that long. */
 const STALE_TEMP_MS = 60_000;
@@ -33,14 +31,11 @@ const MAX_LOCK_FILE = 4096;
  *
  * The lock is path + '.lock', created whole with link(2) and holding its owner (host,
  * process ID, nonce). A lock whose process died on this host is taken over at once; one
- * whose holder stopped refreshing it (a holder refreshes it every sixth of
- * staleLockTimeout) after staleLockTimeout.
+ * whose holder stopped refreshing it after the core's lock TTL (10 seconds; a holder
+ * refreshes it every third of that). How long lock() waits is the client's lock step's
+ * limit (the core's LockTimeout of the client's tokenTimeout), the same in Go.
  *
  * @param {string} path
- * @param {{lockTimeout?: number, staleLockTimeout?: number}} [options] in milliseconds:
- *   how long lock() waits (default 5 minutes: a whole acquisition with its retries), and how
- *   long a lock whose holder stopped refreshing it is honoured (default 30 seconds, as Go's
- *   FileStore: every process sharing the file must use the same value)
  * @returns {import('./index.js').Storage & {readonly path: string}}
  */
 export function fileStorage(path, options = {}) {
@@ -48,42 +43,38 @@ export function fileStorage(path, options = {}) {
     throw new TypeError('caspio-auth: fileStorage(path) takes the path of the token file, e.g. fileStorage(".caspio-token.json")');
   }
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError('caspio-auth: fileStorage(path, options): options must be an object such as {lockTimeout: 60000}');
+    throw new TypeError('caspio-auth: fileStorage(path) takes no options; the lock\'s timings are the client\'s (its tokenTimeout)');
   }
-  const unknown = Object.keys(options).filter((k) => k !== 'lockTimeout' && k !== 'staleLockTimeout');
+  const unknown = Object.keys(options);
   if (unknown.length > 0) {
-    throw new TypeError(`caspio-auth: unknown fileStorage option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; the options are lockTimeout and staleLockTimeout`);
+    const moved = unknown.some((k) => k === 'lockTimeout' || k === 'staleLockTimeout');
+    throw new TypeError(`caspio-auth: unknown fileStorage option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; fileStorage takes none${moved ? ': how long the lock is waited for follows the client\'s tokenTimeout, and when a lock is stale is the same for every process on the file (the core\'s lock policy); remove the option' : ''}`);
   }
-  for (const key of ['lockTimeout', 'staleLockTimeout']) {
-    const v = options[key];
-    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) {
-      throw new TypeError(`caspio-auth: fileStorage option ${key} must be a positive number of milliseconds`);
-    }
-  }
-  const lockTimeout = options.lockTimeout ?? 300_000;
-  const staleAfter = options.staleLockTimeout ?? 30_000;
   const dir = dirname(path);
   const lockPath = path + '.lock';
   const breakPath = path + '.lock.break';
 
-  /** Applies the staleness rules of docs/token-file.md to a lock (or break) file. */
-  const isStale = ({ owner, mtimeMs }) => {
+  /**
+   * Whether a lock (or break) file is stale, by the core's policy p: docs/token-file.md
+   * says which facts count (its age, a readable owner record, a dead holder on this host).
+   */
+  const isStale = ({ owner, mtimeMs }, p) => {
     const age = Date.now() - mtimeMs;
-    if (owner === null) return age > Math.min(UNREADABLE_LOCK_GRACE_MS, staleAfter);
+    if (owner === null) return age > Math.min(p.lock_unreadable_ms, p.lock_ttl_ms);
     if (owner.host === hostname() && owner.pid !== process.pid && !processAlive(owner.pid)) return true;
-    return age > staleAfter;
+    return age > p.lock_ttl_ms;
   };
 
   /**
    * Removes the stale lock seen, holding the break file so that no two waiters remove
    * locks at once. Resolves false when another process is breaking it: then wait.
    */
-  const breakStale = async (seen) => {
+  const breakStale = async (seen, p) => {
     const me = newOwner();
     if (!await createExclusive(path, breakPath, JSON.stringify(me))) {
       const b = await readLock(breakPath);
       if (b === null) return true;
-      if (isStale(b)) {
+      if (isStale(b, p)) {
         await removeIfSame(breakPath, b);
         return true;
       }
@@ -99,20 +90,20 @@ export function fileStorage(path, options = {}) {
   };
 
   /** Starts refreshing the lock (so that waiters do not take it for a dead holder's) and returns its release. */
-  const held = async (me) => {
+  const held = async (me, p) => {
     await sweepTemps(path);
     const b = await readLock(breakPath).catch(() => null);
-    if (b !== null && isStale(b)) await removeIfSame(breakPath, b);
+    if (b !== null && isStale(b, p)) await removeIfSame(breakPath, b);
     const refresh = setInterval(() => {
       const now = new Date();
       utimes(lockPath, now, now).catch(() => {});
-    }, staleAfter / 6);
+    }, p.lock_extend_ms);
     refresh.unref();
     return async () => {
       clearInterval(refresh);
       const seen = await readLock(lockPath).catch((err) => { throw fileError('release the lock', lockPath, err); });
       if (seen?.owner?.nonce !== me.nonce) {
-        throw new Error(`caspio-auth: release the token file lock ${lockPath}: another process took the lock over while this one held it (for longer than ${staleAfter} ms without refreshing it?)`);
+        throw new Error(`caspio-auth: release the token file lock ${lockPath}: another process took the lock over while this one held it (for longer than ${p.lock_ttl_ms} ms without refreshing it?)`);
       }
       try {
         await unlink(lockPath);
@@ -144,7 +135,7 @@ export function fileStorage(path, options = {}) {
 
     async set(state) {
       const data = JSON.stringify(sortKeys(state));
-      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await makeDirs(dir).catch((err) => { throw fileError('create the directory of', path, err); });
       await sweepTemps(path);
       const tmp = tempName(path);
       let fh;
@@ -170,35 +161,76 @@ export function fileStorage(path, options = {}) {
       }
     },
 
-    async lock({ signal } = {}) {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
+    /**
+     * Takes the lock, as the client's lock step says: policy holds the core's lock policy
+     * and the step's timeout (STORE_LOCK when called without one), signal stops the wait.
+     * @param {{signal?: AbortSignal, policy?: Partial<import('./index.js').StorageLockPolicy>}} [how]
+     */
+    async lock({ signal, policy } = {}) {
+      const p = { ...STORE_LOCK, ...policy };
+      await makeDirs(dir).catch((err) => { throw fileError('create the directory of', path, err); });
       const me = newOwner();
       const record = JSON.stringify(me);
-      const deadline = Date.now() + lockTimeout;
+      const deadline = Date.now() + p.timeout_ms;
       let create = true;
+      let pauses = 0;
       for (;;) {
         try {
-          if (create && await createExclusive(path, lockPath, record)) return held(me);
+          if (create && await createExclusive(path, lockPath, record)) return held(me, p);
         } catch (err) {
           throw fileError('create the lock', lockPath, err);
         }
         const seen = await readLock(lockPath).catch((err) => { throw fileError('read the lock', lockPath, err); });
         create = true;
         if (seen === null) continue;
-        if (seen.owner?.nonce === me.nonce) return held(me); // a link reported failed but done
-        if (isStale(seen) && await breakStale(seen).catch((err) => { throw fileError('take over the stale lock', lockPath, err); })) continue;
+        if (seen.owner?.nonce === me.nonce) return held(me, p); // a link reported failed but done
+        if (isStale(seen, p) && await breakStale(seen, p).catch((err) => { throw fileError('take over the stale lock', lockPath, err); })) continue;
         create = false;
         if (Date.now() >= deadline) {
-          throw new Error(`caspio-auth: waited ${lockTimeout} ms for the token file lock ${lockPath}${describeOwner(seen.owner)}; if no program using this token file is running, delete the lock file`);
+          throw new Error(`caspio-auth: waited ${p.timeout_ms} ms for the token file lock ${lockPath}${describeOwner(seen.owner)}; if no program using this token file is running, delete the lock file`);
         }
         signal?.throwIfAborted();
-        await new Promise((resolve) => { setTimeout(resolve, LOCK_POLL_MS + Math.random() * LOCK_POLL_MS); });
+        const pause = Math.min(lockPause(p, ++pauses, Math.random()), Math.max(deadline - Date.now(), 1));
+        await new Promise((done) => { setTimeout(done, pause); });
         signal?.throwIfAborted();
       }
     },
 
     toJSON() { return { storage: 'file', path }; },
   };
+}
+
+/**
+ * Creates dir and its missing parents one level at a time, with mode 0700. Not
+ * mkdir({recursive: true}): Node 20's spins at full CPU forever on a path it cannot create
+ * (one under /proc, say), where this fails at once with the directory that could not be made.
+ * @param {string} dir
+ */
+async function makeDirs(dir) {
+  const missing = [];
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    let st;
+    try {
+      st = await stat(d);
+    } catch (err) {
+      if (err?.code !== 'ENOENT' || dirname(d) === d) throw err;
+      missing.push(d);
+      continue;
+    }
+    if (st.isDirectory()) break;
+    throw Object.assign(new Error(`${d} is not a directory`), { code: 'ENOTDIR' });
+  }
+  for (const d of missing.reverse()) {
+    try {
+      await mkdir(d, { mode: 0o700 });
+    } catch (err) {
+      if (err?.code === 'EEXIST') continue;
+      if (err?.code !== 'ENOENT') throw err;
+      // Its parent exists (made or found above), yet it is missing: a file system that takes
+      // no new directories, such as /proc or /sys.
+      throw new Error(`cannot create the directory ${d}: ${dirname(d)} takes no new directories (mkdir answered ENOENT); choose a path in a directory this program can write`, { cause: err });
+    }
+  }
 }
 
 /** The state file's text; larger than a state can be is an error. */

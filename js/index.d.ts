@@ -19,8 +19,12 @@ export interface ClientOptions {
   apiVersion?: 'v2' | 'v3';
   /** The Client ID of the Web services profile. Required. */
   clientId: string;
-  /** The Client Secret of the Web services profile. Required; it is sent to the token endpoint only. */
-  clientSecret: string;
+  /**
+   * The Client Secret of the Web services profile; it is sent to the token endpoint only.
+   * Required, except for a client made with hold: 'all', which sends no token request and
+   * uses stored tokens only.
+   */
+  clientSecret?: string;
   /** Where a login puts the credentials: form fields ("body", the default) or an HTTP Basic header ("basic"). */
   credentials?: 'body' | 'basic';
   /**
@@ -73,13 +77,32 @@ export interface Storage {
    * one token request between them. The client aborts signal when it stops waiting (after
    * the token timeout): a storage that polls for its lock should then stop and reject.
    */
-  lock?(options?: { signal?: AbortSignal }): Promise<() => Promise<void> | void>;
+  lock?(options?: { signal?: AbortSignal; policy?: StorageLockPolicy }): Promise<() => Promise<void> | void>;
   /**
    * Optional, for a store that others write (the tabs sharing a webStorage): calls onChange
    * when another writer stored a new state, and returns the function that stops it. The
    * client then drops its token in memory and reads the stored one at its next request.
    */
   subscribe?(onChange: () => void): () => void;
+}
+
+/**
+ * How a storage whose lock lapses by itself (fileStorage, redisStorage, brokerStorage) holds and waits for it: the
+ * core's decisions, which the client passes to lock(), in milliseconds, in the names of the
+ * lock step. Every runtime sharing a lock uses the same.
+ */
+export interface StorageLockPolicy {
+  /** How long the client waits for the lock before it goes on without it. */
+  timeout_ms: number;
+  /** How long a lock is honoured after its holder last took or extended it. */
+  lock_ttl_ms: number;
+  /** How often the holder extends it. */
+  lock_extend_ms: number;
+  /** A waiter's pause doubles from poll_min_ms up to poll_max_ms, with jitter. */
+  poll_min_ms: number;
+  poll_max_ms: number;
+  /** How long a lock that holds no readable owner record is honoured (a lock file being written). */
+  lock_unreadable_ms: number;
 }
 
 /** What the client tells a storage about a state it stores. */
@@ -90,13 +113,12 @@ export interface StorageSetOptions {
   ttl: number | null;
 }
 
-/** Options of fileStorage, in milliseconds. */
-export interface FileStorageOptions {
-  /** How long lock() waits for another process. If omitted, 300,000. */
-  lockTimeout?: number;
-  /** How long a lock whose holder stopped refreshing it (a holder refreshes it every sixth of this) is honoured. If omitted, 30,000, as Go's FileStore: every process sharing the file must use the same value. A lock left by a process that died on this host is taken over at once. */
-  staleLockTimeout?: number;
-}
+/**
+ * fileStorage takes no options: how long its lock is waited for follows the client's
+ * tokenTimeout, and when a lock is stale is the core's lock policy, the same for every Go or
+ * Node process on the file (docs/token-file.md).
+ */
+export type FileStorageOptions = Record<string, never>;
 
 /** A token and what the client knows about it. */
 export interface Token {
@@ -159,6 +181,7 @@ export type ClientEventType =
   | 'refresh' // a refresh_token grant succeeded (expiresAt)
   | 'token_error' // a token request failed (status, error)
   | 'retry' // the failed request will be retried after waitMs
+  | 'resource_retry' // a resource request is sent again after waitMs (attempt, status: 0 when no answer came)
   | 'revoked' // a 401 on a resource request refused an access token (the current one, which is dropped, or an older one)
   | 'state_discarded' // the stored state could not be read and was ignored (error is a CaspioStateError)
   | 'storage_error'; // the storage or its lock failed; the token is kept in memory (error)
@@ -178,6 +201,51 @@ export interface ClientEvent {
   error?: Error;
 }
 
+/** One record: field name to value, as Caspio's JSON has it. */
+export type RecordRow = Record<string, unknown>;
+
+/** What a records read selects (Caspio's q.* parameters) and how it pages. */
+export interface RecordsQuery {
+  /** The fields to return, as a list or as q.select's text ("PK_ID, Total"); all when absent. Key paging adds PK_ID when it is not listed. */
+  select?: string[] | string;
+  /** q.where, sent as typed (quotes are not changed); none when empty. */
+  where?: string;
+  /** q.orderBy ("Field [ASC|DESC], ..."); when empty, a table is read in PK_ID order. */
+  orderBy?: string;
+  /** q.groupBy; none when empty. */
+  groupBy?: string;
+  /** The most records the read returns in all; all when absent or 0. */
+  limit?: number;
+  /** Records per request, 5 to 1,000; 1,000 when absent or 0. */
+  pageSize?: number;
+  /** The page to start at, from 1 (a grid's page N): above 1 the read pages by number, in PK_ID order for a table without an orderBy. */
+  startPage?: number;
+}
+
+/** One page of a read. */
+export interface RecordsPage {
+  records: RecordRow[];
+  /** The page's number, from 1 (from startPage on). */
+  pageNumber: number;
+  /** The records asked for per request. */
+  pageSize: number;
+  /** The records the request matched, from v3's Pagination.TotalCount; null when Caspio gives none (v2). */
+  total: number | null;
+}
+
+/** A lazy read of records: iterate it for records, pages() for whole pages. */
+export interface RecordsRead extends AsyncIterable<RecordRow> {
+  pages(): AsyncIterable<RecordsPage>;
+  /** Every record in an array; limit caps them, as the query's limit does. */
+  toArray(options?: { limit?: number }): Promise<RecordRow[]>;
+}
+
+/** What became of the rows of insertRecords, in order. */
+export interface InsertRecordsResult {
+  inserted: number;
+  results: { outcome: 'inserted' | 'refused' | 'unknown'; record?: RecordRow; error?: unknown }[];
+}
+
 /** A client of one Caspio REST API account and Web services profile. Make one and share it. */
 export interface CaspioClient {
   /**
@@ -192,9 +260,44 @@ export interface CaspioClient {
    * URLSearchParams, FormData, or a Request), the request is sent once more with a fresh
    * token; otherwise the 401 is returned as is. Any other response is returned as is: see
    * apiErrorFromResponse. init.signal also ends the wait for a token, without cancelling
-   * the token request that other callers share.
+   * the token request that other callers share. A GET, HEAD, OPTIONS, PUT or DELETE answered
+   * with a 429 or a 5xx (but 501 and 505), or not at all, is sent again by the core's rules
+   * (at most 3 times, after the Retry-After up to 30 s or a backoff; never a POST), each
+   * reported as a resource_retry event; init.retry false turns that off for the request.
    */
-  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  fetch(input: RequestInfo | URL, init?: RequestInit & { retry?: boolean }): Promise<Response>;
+  /**
+   * The records of a table that query selects, fetched a page at a time as the loop asks
+   * (`for await (const row of client.records('Orders', { where: "Status = 'Shipped'" }))`);
+   * breaking out fetches no further page. The paging rules are the core's: a table read in
+   * its key's order (no orderBy, or "PK_ID") pages by PK_ID (each page `PK_ID > last`, the
+   * where kept), so that records added or deleted meanwhile are neither skipped nor handed
+   * out twice; one in the caller's own order, with groupBy, or of a view pages by page
+   * number, which promises that only while the records do not change. A bad query (a
+   * pageSize outside 5 to 1,000, a negative limit, no table name) throws a
+   * CaspioConfigError here, before any request; an unknown table or field rejects with a
+   * CaspioAPIError whose table and field say which; a where Caspio refuses, with its
+   * Message and RequestId.
+   */
+  records(table: string, query?: RecordsQuery): RecordsRead;
+  /** The records of a view, read as records() reads a table's (by page number: a view has no key). */
+  viewRecords(view: string, query?: RecordsQuery): RecordsRead;
+  /**
+   * Inserts rows into table, one POST per row as Caspio takes them, in order. A POST is
+   * never sent again once it may have reached Caspio: each result says whether the row is
+   * in ("inserted", with the row as Caspio stored it when returnRows), was refused by
+   * Caspio ("refused", with its CaspioAPIError: send it again once that is dealt with), or
+   * may or may not be in ("unknown": a 5xx or no answer; check before sending it again).
+   */
+  insertRecords(table: string, rows: object[], options?: { returnRows?: boolean }): Promise<InsertRecordsResult>;
+  /**
+   * Sets values in the records of table that where matches. An empty where throws a
+   * CaspioConfigError before any request (Caspio refuses it too). Rejects with the
+   * CaspioAPIError Caspio answered.
+   */
+  updateRecords(table: string, where: string, values: object, options?: { returnRows?: boolean }): Promise<{ recordsAffected: number; records: RecordRow[] }>;
+  /** Deletes the records of table that where matches; an empty where throws first, as for updateRecords. */
+  deleteRecords(table: string, where: string): Promise<{ recordsAffected: number }>;
   /**
    * The absolute URL that fetch(ref) sends to: ref (a path such as "tables",
    * "/rest/v2/tables" or "v2/tables", or a URL on the resource endpoint) resolved against
@@ -260,6 +363,33 @@ export declare function webStorage(
   key?: string,
 ): Storage & { readonly key: string | null; subscribe(onChange: () => void): () => void };
 
+/**
+ * The key under which webStorage keeps a client's state when createClient keys it:
+ * "caspio-auth:" + token URL + "#" + client ID (also the name of its Web Lock and
+ * BroadcastChannel). A page that keeps its own entries beside the package's asks this
+ * rather than build the key. Pure: it works in every runtime.
+ */
+export declare function webStorageKey(client: CaspioClient | { tokenUrl: string; clientId: string }): string;
+
+/**
+ * The part of a node-redis client (the redis package, 5 or 6: createClient() or
+ * createCluster(), connected) that redisStorage from 'caspio-auth/redis' uses.
+ */
+export interface RedisClientLike {
+  get(key: string): Promise<unknown>;
+  set(key: string, value: string, options?: { NX?: boolean; PX?: number }): Promise<unknown>;
+  del(key: string): Promise<unknown>;
+  type(key: string): Promise<unknown>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  evalSha(sha1: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+}
+
+/** Options of redisStorage, in milliseconds. */
+export interface RedisStorageOptions {
+  /** How long one Redis command may take before the storage gives up on it (the client then goes on with the token in memory). If omitted, 3,000, as go-redis's read timeout. */
+  timeout?: number;
+}
+
 /** The part of a Workers KV namespace binding (KVNamespace) that kvStorage uses. */
 export interface KVNamespaceLike {
   get(key: string, options: { type: 'text' }): Promise<string | null>;
@@ -290,9 +420,13 @@ export interface TokenBrokerNamespace {
 
 /** Options of brokerStorage, in milliseconds. */
 export interface BrokerStorageOptions {
-  /** How long a holder keeps the broker's lock before it lapses (a holder may have died). If omitted, 30,000; at most 300,000. */
+  /**
+   * How long the broker's lock is honoured after its holder last took or extended it (the
+   * holder extends it while it works; one whose request ended lets it lapse). If omitted,
+   * the core's lock TTL for the client's lock, 30,000 for others; at most 300,000.
+   */
   lockLease?: number;
-  /** How long lock() waits for the broker's lock; then the client goes on without it. If omitted, 60,000; at most 300,000. */
+  /** How long lock() waits for the broker's lock; then the client goes on without it. If omitted, the client's lock step's limit (the core's, from its tokenTimeout; 220,000 by default), 60,000 for others; at most 300,000. */
   lockTimeout?: number;
 }
 
@@ -325,6 +459,8 @@ export declare class TokenBroker {
   constructor(ctx: TokenBrokerState, env: unknown);
   /** Waits for the lock (at most waitMs) and returns its ID; the lock lapses after leaseMs. */
   lock(options?: { leaseMs?: number; waitMs?: number }): Promise<string>;
+  /** Extends the lock's lease to leaseMs from now; false when its lease had already run out. */
+  extend(id: string, leaseMs?: number): Promise<boolean>;
   /** Releases the lock; false when its lease had already run out. */
   unlock(id: string): Promise<boolean>;
   getState(): Promise<object | null>;
@@ -333,7 +469,7 @@ export declare class TokenBroker {
   /**
    * The same operations over HTTP through the stub's fetch, for Workers that cannot use JS
    * RPC (Go Workers): POST /lock {leaseMs?, waitMs?} -> {id} (503 lock_timeout), POST
-   * /unlock {id} -> {released}, GET /state -> the state JSON or 204, PUT /state, DELETE
+   * /extend {id, leaseMs?} -> {extended}, POST /unlock {id} -> {released}, GET /state -> the state JSON or 204, PUT /state, DELETE
    * /state -> 204. Errors are JSON {error, message} and never quote the request.
    */
   fetch(request: Request): Promise<Response>;
@@ -341,9 +477,36 @@ export declare class TokenBroker {
 
 /**
  * The CaspioAPIError of a failed resource response (reads its body; the response hangs off
- * the error as the non-enumerable `response`).
+ * the error as the non-enumerable `response`). A success (2xx) is no error: the promise
+ * rejects with a TypeError and the body is left unread.
  */
 export declare function apiErrorFromResponse(response: Response): Promise<CaspioAPIError>;
+
+/**
+ * The rules of a proxy in front of the REST API, the core's (the package's proxy/ and the Go
+ * example proxy ask the same functions): resolves once the core has started.
+ */
+export declare function proxyRules(): Promise<ProxyRules>;
+
+export interface ProxyRules {
+  /**
+   * A resource path as it arrived (percent-encoded, starting with "/"): its decoded
+   * segments and the reference spelled one way for Caspio (every byte but letters, digits
+   * and - . _ ~ percent-encoded), or why it is refused, as words that follow "the path"
+   * ("has an empty segment 2"). Only what a resource name needs gets through: no dot
+   * segments, encoded separators, ";", control characters or look-alike dots and slashes.
+   */
+  parsePath(path: string): { ref: string; segments: string[] } | { problem: string };
+  /** The first character of a decoded segment that a resource name does not need: what it is, and where (from 1); null when there is none. */
+  badChar(name: string): { what: string; at: number } | null;
+  /**
+   * How a proxy answers a request whose token request failed with HTTP status (0: no
+   * answer); refused: the token endpoint answered with an OAuth error (errorCode, e.g.
+   * "invalid_client"). 400/401 refused: 502 caspio_auth_failed; 429, 5xx: 503
+   * caspio_unavailable; else 502 caspio_unreachable. The message holds no secret.
+   */
+  tokenFailure(status: number, refused: boolean, errorCode?: string): { status: number; code: string; message: string };
+}
 
 /**
  * The codes of caspio-auth's errors, the same in every runtime (the core's error kinds).
@@ -393,6 +556,10 @@ export declare class CaspioAPIError extends CaspioError {
   readonly Message: string;
   readonly Resource: string;
   readonly RequestId: string;
+  /** For a records call: the table or view Caspio says is missing, or whose field is; "" otherwise. */
+  readonly table?: string;
+  /** For a records call: the field Caspio says is missing; "" otherwise. */
+  readonly field?: string;
 }
 
 /** A token endpoint response that is no usable answer, or none at all (status 0: then cause is the platform's error) (code RESPONSE_INVALID). */

@@ -19,8 +19,8 @@ async function loadModule({ wasmURL, wasmModule }) {
   return WebAssembly.compile(await res.arrayBuffer());
 }
 
-export const { createClient, apiErrorFromResponse, initialize } = createRuntime({ loadModule, manualRedirects: true });
-export { memoryStorage } from './storage.js';
+export const { createClient, apiErrorFromResponse, initialize, proxyRules } = createRuntime({ loadModule, manualRedirects: true });
+export { memoryStorage, webStorageKey } from './storage.js';
 export { fileStorage } from './file-storage.js';
 export { webStorage } from './no-web-storage.js';
 export { kvStorage, brokerStorage, TokenBroker } from './no-workers.js';

@@ -1,7 +1,8 @@
 // @ts-check
 // createClient's options: their keys and types are checked here, where a message can name
-// the option as the caller spelled it; the core checks the values (coreConfig), and its
-// config errors are renamed to the option names.
+// the option as the caller spelled it (shown, with the closest option, by the core's rule of
+// what a message may quote: input.go); the core checks the values (coreConfig), and its
+// config errors name the options (wasm/main.go tells it their names).
 import { CaspioConfigError } from './errors.js';
 import { checkStorage } from './storage.js';
 
@@ -15,16 +16,17 @@ const OPTIONS = {
   onEvent: 'a function that takes an event object',
 };
 
-/** @param {unknown} options @returns {import('./index.js').ClientOptions} */
-export function checkOptions(options) {
+/**
+ * @param {unknown} options
+ * @param {{showUnknown: (field: string, typed: string, valid: string[]) => string}} core the core's exports
+ * @returns {import('./index.js').ClientOptions}
+ */
+export function checkOptions(options, core) {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new TypeError('caspio-auth: createClient(options) takes an object, e.g. {account, clientId, clientSecret}');
   }
   const o = /** @type {Record<string, unknown>} */ (options);
-  const unknown = Object.keys(o).filter((k) => !Object.hasOwn(OPTIONS, k)).map((k) => {
-    const near = nameOf(k);
-    return near ? `${k} (did you mean ${near}?)` : k;
-  });
+  const unknown = Object.keys(o).filter((k) => !Object.hasOwn(OPTIONS, k)).map((k) => core.showUnknown('option', k, Object.keys(OPTIONS)));
   if (unknown.length > 0) {
     throw new TypeError(`caspio-auth: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; the options are ${Object.keys(OPTIONS).join(', ')}`);
   }
@@ -57,17 +59,11 @@ export function coreConfig(o, lock) {
   return { ...o, refreshMarginMs: ms(o.refreshMargin, 1000), tokenTimeoutMs: ms(o.tokenTimeout, 1), lock }; // the core reads its keys only
 }
 
-/** Rewrites the core's "config ClientSecret:" into "option clientSecret:". @param {any} err */
+/** Rewrites the core's "caspio: config clientSecret:" into "caspio-auth: option clientSecret:". @param {any} err */
 export function renameConfigError(err) {
-  const option = err instanceof CaspioConfigError ? nameOf(/** @type {any} */ (err).field) : undefined;
-  if (!option) return err;
+  const option = err instanceof CaspioConfigError ? /** @type {any} */ (err).field : undefined;
+  if (!Object.hasOwn(OPTIONS, option)) return err;
   return new CaspioConfigError(err.message.replace(/^caspio: config \w+:/, `caspio-auth: option ${option}:`), { field: option });
-}
-
-/** The option whose name is key's but for case, "_" and "-" (TokenURL, token_url: tokenUrl). */
-function nameOf(key) {
-  const squash = (s) => s.toLowerCase().replace(/[_-]/g, '');
-  return Object.keys(OPTIONS).find((known) => squash(known) === squash(key));
 }
 
 /** Names the type of a value without showing it: the value may be a secret. */

@@ -33,9 +33,10 @@ export async function prepare(input, init) {
  * either), with the body unless a redirect made it a GET. Where the platform shows redirects
  * (Node, Workers) the core follows them; a browser follows them itself.
  * @param {(input: any, init?: any) => Promise<Response>} fetchFn @param {string} url @param {Prepared} req
- * @param {{authorization: string, keepBody: boolean, method: string, manualRedirects: boolean}} how
+ * @param {{authorization: string, keepBody: boolean, dropHeaders?: string[], method: string, manualRedirects: boolean}} how
+ *   dropHeaders: without the body, the headers that described it, as the send step lists them (the core's BodyHeaders)
  */
-export function send(fetchFn, url, req, { authorization, keepBody, method, manualRedirects }) {
+export function send(fetchFn, url, req, { authorization, keepBody, dropHeaders = [], method, manualRedirects }) {
   const { headers } = req; // prepare's own copy: changed here for every send, never the caller's
   if (authorization === '') headers.delete('authorization');
   else headers.set('authorization', authorization);
@@ -45,14 +46,17 @@ export function send(fetchFn, url, req, { authorization, keepBody, method, manua
     init.body = req.body;
     if (req.oneShot) init.duplex = 'half';
   } else {
-    for (const name of ['content-encoding', 'content-language', 'content-location', 'content-type', 'content-length']) headers.delete(name);
+    for (const name of dropHeaders) headers.delete(name);
   }
   return fetchFn(url, init);
 }
 
 /** A send's result. A browser's opaque answer to redirect: 'manual' is a redirect without a Location, handed back. @param {Response} res */
 export function sendResult(res) {
-  return { response: res.type === 'opaqueredirect' ? { status: 302 } : { status: res.status, location: res.headers.get('location') ?? '' } };
+  if (res.type === 'opaqueredirect') return { response: { status: 302 } };
+  // Where the platform followed redirects itself (a browser), where the answer came from: the
+  // core hands back a 401 from off the REST base instead of refreshing for it.
+  return { response: { status: res.status, location: res.headers.get('location') ?? '', retry_after: res.headers.get('retry-after') ?? '', url: res.redirected ? res.url : '' } };
 }
 
 /**

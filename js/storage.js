@@ -23,6 +23,22 @@ export function memoryStorage() {
 }
 
 /**
+ * The key under which webStorage keeps a client's state, and the name of its Web Lock and
+ * BroadcastChannel: "caspio-auth:" + the token URL + "#" + the client ID (a token URL has no
+ * fragment, so the two parts cannot run together). Pages that keep their own keys beside it
+ * ask this function rather than build the key again.
+ * @param {{toJSON(): {tokenUrl: string, clientId: string}} | {tokenUrl: string, clientId: string}} client a client, or its toJSON()
+ */
+export function webStorageKey(client) {
+  const c = /** @type {any} */ (client);
+  const { tokenUrl, clientId } = typeof c?.toJSON === 'function' ? c.toJSON() : c ?? {};
+  if (typeof tokenUrl !== 'string' || typeof clientId !== 'string') {
+    throw new TypeError('caspio-auth: webStorageKey(client) takes a client, or its toJSON() value with tokenUrl and clientId');
+  }
+  return `caspio-auth:${tokenUrl}#${clientId}`;
+}
+
+/**
  * Throws a TypeError unless storage has the methods of the Storage interface.
  * @param {unknown} storage
  */
@@ -38,4 +54,23 @@ export function checkStorage(storage) {
   if (s.lock !== undefined && typeof s.lock !== 'function') {
     throw new TypeError('caspio-auth: option storage has a lock property that is not a function; remove it or make it lock(): Promise<release function>');
   }
+}
+
+/**
+ * The core's lock policy (caspio.StoreLock, in the names of the lock step), for a storage's
+ * lock() called without the client's lock step, as a script or a test may call it; a test
+ * checks that the lock step carries these same values. The client always passes the step's.
+ */
+export const STORE_LOCK = Object.freeze({ timeout_ms: 220_000, lock_ttl_ms: 10_000, lock_extend_ms: 3_333, poll_min_ms: 5, poll_max_ms: 250, lock_unreadable_ms: 2_000 });
+
+/**
+ * The pause of a lock's waiter before try number attempt (from 1) after a failed one:
+ * poll_min_ms doubled attempt-1 times, at most poll_max_ms, half of it always and half times
+ * jitter (in [0, 1)), as the core's LockPolicy.Backoff says.
+ * @param {{poll_min_ms: number, poll_max_ms: number}} p @param {number} attempt @param {number} jitter
+ */
+export function lockPause(p, attempt, jitter) {
+  const pause = Math.min(p.poll_max_ms, p.poll_min_ms * 2 ** Math.min(Math.max(attempt, 1) - 1, 16));
+  const half = Math.floor(pause / 2);
+  return half + Math.floor((pause - half) * jitter);
 }

@@ -14,13 +14,15 @@
 //   client (subscribe), which drops its token and reads the new state at its next request:
 //   no token request of its own. This also covers Chromium's stale reads: a tab granted the
 //   lock may read localStorage before the previous holder's write shows there (see
-//   DESIGN.md), so get() returns the newer of what it reads and what it heard.
+//   docs/design.md), so get() returns the newer of what it reads and what it heard.
 // - A tab with no state at all asks the open tabs over the channel before the client logs
 //   in, so that a new tab (whose sessionStorage starts empty) reuses the token.
 // - A tab also writes the newer states it hears into its own area, so that a reload keeps
 //   the session (sessionStorage is per tab), and so that a localStorage that another client
 //   of the page heard of holds the state too.
+import { startedCore } from './core.js';
 import { CaspioStateError } from './errors.js';
+import { webStorageKey } from './storage.js';
 
 /** How long a tab without any state waits for the open tabs' answer before logging in. */
 const ASK_TIMEOUT_MS = 50;
@@ -40,17 +42,8 @@ const FLUSH_TIMEOUT_MS = 20;
 const templates = new WeakMap();
 
 /**
- * The key of a client's state: "caspio-auth:" + the token URL + "#" + the client ID (a
- * token URL has no fragment, so the two parts cannot run together).
- * @param {{tokenUrl: string, clientId: string}} client
- */
-export function storageKey({ tokenUrl, clientId }) {
-  return `caspio-auth:${tokenUrl}#${clientId}`;
-}
-
-/**
  * A storage over sessionStorage (the default) or localStorage. Without a key, createClient
- * keys it by the client (storageKey); with one, it may also be used on its own.
+ * keys it by the client (webStorageKey); with one, it may also be used on its own.
  * @param {Storage} [storage]
  * @param {string} [key]
  * @returns {import('./index.js').Storage & {readonly key: string | null, subscribe(onChange: () => void): () => void, toJSON(): object}}
@@ -93,7 +86,7 @@ export function forClient(storage) {
   /** @type {(key: string) => void} */
   let setKey = () => {};
   const made = makeStorage(area, null, (set) => { setKey = set; });
-  return { storage: made, bind: (client) => setKey(storageKey(client)) };
+  return { storage: made, bind: (client) => setKey(webStorageKey(client)) };
 }
 
 /** sessionStorage, or null where there is none or it may not be used (an opaque origin, say). */
@@ -176,9 +169,9 @@ function makeStorage(area, initialKey, keyed) {
    * announces, and the client must hear of it all the same.)
    */
   function adopt(text, tell) {
-    if (text === heard || countOf(text) < 0) return;
+    if (text === heard || decode(text) === null) return; // not JSON
     const known = newest(readText(), heard);
-    if (known !== null && countOf(text) < countOf(known)) return;
+    if (known !== null && compare(text, known) < 0) return;
     heard = text;
     // Stored here too, localStorage included: a client of this storage that takes the state
     // from the channel makes no token request, so it writes nothing, and another client (one
@@ -326,27 +319,38 @@ function makeStorage(area, initialKey, keyed) {
 }
 
 /**
- * Of the stored state text and the one this tab heard last, the newer: the one with more
- * token requests (the counters only grow), else the heard one; either when the other is
- * missing.
+ * Of the stored state text and the one this tab heard last, the newer by the core's rule
+ * (compare), else the heard one; either when the other is missing.
  * @param {string | null} stored
  * @param {string | null} heard
  */
 function newest(stored, heard) {
   if (heard === null) return stored;
   if (stored === null) return heard;
-  // Level counts: the heard one is the later (a 401 drops a token without a request), and
-  // a stale read of localStorage is never newer than what this tab heard.
-  return countOf(stored) > countOf(heard) ? stored : heard;
+  // Level: the heard one is the later (a 401 drops a token without a request), and a stale
+  // read of localStorage is never newer than what this tab heard.
+  return compare(stored, heard) > 0 ? stored : heard;
 }
 
-/** The token requests a state text records, or -1 when it is no state object. */
-function countOf(text) {
+/**
+ * Which of two state texts (null: none) is newer, by the core's rule (caspio.CompareStored:
+ * the one with more token requests; text that is no state is older than any state): 1 for
+ * a, -1 for b, 0 for neither. Before the core has started in this page (no client yet),
+ * neither: the heard state is kept.
+ * @param {string | null} a @param {string | null} b
+ */
+function compare(a, b) {
+  const core = startedCore();
+  return core === null ? 0 : core.compareStored(decode(a), decode(b));
+}
+
+/** A state text decoded, or null when it is none or not JSON. @param {string | null} text */
+function decode(text) {
+  if (text === null) return null;
   try {
-    const c = JSON.parse(text)?.counters;
-    return (Number(c?.client_credentials_requests) || 0) + (Number(c?.refresh_token_requests) || 0);
+    return JSON.parse(text);
   } catch {
-    return -1;
+    return null;
   }
 }
 

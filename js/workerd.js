@@ -14,8 +14,12 @@ async function loadModule(options) {
   return options.wasmModule ?? wasmModule;
 }
 
-export const { createClient, apiErrorFromResponse, initialize } = createRuntime({ loadModule, manualRedirects: true });
-export { memoryStorage } from './storage.js';
+// Every request has an I/O context of its own: the core starts synchronously, so that a client
+// made at an isolate's first request is ready before the next request runs, and the runner of
+// a token request marks it alive, so that another request can take it over if the runner's
+// request ends first (docs/design.md, "Concurrency in Workers").
+export const { createClient, apiErrorFromResponse, initialize, proxyRules } = createRuntime({ loadModule, manualRedirects: true, requestContexts: true });
+export { memoryStorage, webStorageKey } from './storage.js';
 export { fileStorage } from './no-file-storage.js';
 export { webStorage } from './no-web-storage.js';
 export { kvStorage } from './kv-storage.js';

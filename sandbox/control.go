@@ -164,6 +164,8 @@ func controlDescription() any {
 			"GET /rest/v2/tables":                             "resource API v2; also under /integrations/rest/v3",
 			"GET /rest/v2/tables/{table}/fields":              "field definitions",
 			"GET|POST|PUT|DELETE /rest/v2/tables/{t}/records": "records; q.select, q.where, q.orderBy, q.groupBy, q.limit, q.pageNumber, q.pageSize",
+			"GET /rest/v2/views":                              "view names: ShippedOrders, OrdersWithCustomers, ProductsInStock",
+			"GET /rest/v2/views/{v}/records":                  "a view's records (read-only), with the same q.* parameters",
 			"GET /__sandbox/clock":                            "the sandbox clock",
 			"POST /__sandbox/clock?advance=25h":               "move the clock (Go duration, or days such as 61d)",
 			"GET|POST|DELETE /__sandbox/faults":               "list, queue (one fault or an array) or clear faults",

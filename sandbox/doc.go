@@ -44,6 +44,13 @@
 // "RequestId"}) and every response carries X-Caspio-Request-ID. The seeded tables are
 // Customers (250 records), Orders (2,500) and Products (40), the same on every start.
 //
+// Views are read-only: GET views (their names), GET views/{v} ({"Name", "Note"}) and GET
+// views/{v}/records with the same q.* parameters and answers as a table's records.
+// ShippedOrders is Orders' shipped rows without PK_ID or Status; OrdersWithCustomers joins
+// Orders to Customers on CustomerID, its fields named Orders_PK_ID, Orders_Product, ...,
+// Customers_Name and Customers_Country; ProductsInStock is the Products with Stock above 0,
+// without PK_ID. A view has no key of its own, and is built from the tables at each read.
+//
 // The answers, in short (see "Matching Caspio" below for why):
 //
 //	GET tables, GET tables/{t}/fields      {"Result": [...]}
@@ -109,7 +116,14 @@
 //     createRecord reads Result only if present; deleteRecords reads RecordsAffected;
 //     the sample answer of tables.definition (GET fields) has, for each field, Name, Type,
 //     Unique, UniqueAllowNulls, Label (empty), Description (empty), DisplayOrder and
-//     IsFormula, and no PK_ID.
+//     IsFormula, and no PK_ID. Its views namespace: views.listing reads GET /v2/views as
+//     Result, an array of view names; views.description reads GET /v2/views/{v} as Result
+//     {Name, Note}; views.getRecords and getRecordsPaginated send the same criteria as for
+//     tables (select, where, groupBy, orderBy, limit, pageNumber, pageSize) to
+//     /v2/views/{v}/records and read Result; views.updateRecords, createRecord and
+//     deleteRecords send PUT, POST and DELETE to /v2/views/{v}/records. The sample answer
+//     of views.getRecords (a view of one table) has the table's own field names and no
+//     PK_ID.
 //   - [N8N] CaspioInnovations/n8n-node-caspioofficial, Caspio's own n8n node for REST v3
 //     (package author Caspio Inc). nodes/Caspio/helpers/interfaces.ts: CaspioPagination
 //     is {TotalCount, PageNumber, PageSize}, all optional, and CaspioListResponse is
@@ -202,7 +216,12 @@
 //   - Aggregates in q.select (COUNT(*), SUM(x) AS y) with q.groupBy, which [N8N] and [SDK]
 //     can send, are refused: beyond the sandbox's SQL subset.
 //   - GET tables/{t} (the table's description, read by [SDK] tables.description) answers
-//     404, as do views, files, directories and tasks.
+//     404, as do files, directories and tasks.
+//   - Views are read-only: a POST, PUT or DELETE to views/{v}/records answers 405, although
+//     [SDK] writes through views. Records are written through their tables here, so that
+//     one code path owns the writes; a client that writes through a view finds out at once.
+//   - The field names of a view over two tables ("Orders_PK_ID") are a guess: no answer of
+//     such a view is shown anywhere. A view of one table keeps the table's names ([SDK]).
 //   - [PROXY] notes 400 IncorrectQueryParameter answers to a stale token; the sandbox
 //     answers 401, as Caspio documents.
 package sandbox

@@ -157,7 +157,12 @@ func (s *Server) getRecords(req resourceRequest, tableKey string) (int, any, *ap
 		return 0, nil, e
 	}
 	s.mu.Lock()
-	t := s.tables[tableKey]
+	return s.selectLocked(req, s.tables[tableKey])
+}
+
+// selectLocked answers a records read of t, a table or a view's rows, with s.mu held; it
+// releases s.mu.
+func (s *Server) selectLocked(req resourceRequest, t *table) (int, any, *apiError) {
 	q, e := compileSelect(req.params, t)
 	if e != nil {
 		s.mu.Unlock()

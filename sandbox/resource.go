@@ -113,7 +113,8 @@ func (s *Server) authorized(r *http.Request) bool {
 func (s *Server) route(r *http.Request, version int, rest string) (int, any, *apiError) {
 	notFound := &apiError{http.StatusNotFound, "ObjectNotFound", "The requested resource was not found."}
 	parts := strings.Split(strings.Trim(rest, "/"), "/")
-	if len(parts) == 0 || !strings.EqualFold(parts[0], "tables") || len(parts) > 3 || len(parts) == 2 {
+	isViews := len(parts) > 0 && strings.EqualFold(parts[0], "views")
+	if len(parts) == 0 || !strings.EqualFold(parts[0], "tables") && !isViews || len(parts) > 3 || len(parts) == 2 && !isViews {
 		return 0, nil, notFound
 	}
 	params, e := queryParams(r.URL.RawQuery)
@@ -121,6 +122,9 @@ func (s *Server) route(r *http.Request, version int, rest string) (int, any, *ap
 		return 0, nil, e
 	}
 	req := resourceRequest{r: r, version: version, params: params}
+	if isViews {
+		return s.routeViews(r, req, parts)
+	}
 	if len(parts) == 1 {
 		if r.Method != http.MethodGet {
 			return 0, "GET", &apiError{status: http.StatusMethodNotAllowed, code: "MethodNotAllowed"}

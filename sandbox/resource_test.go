@@ -396,7 +396,9 @@ func TestResourceRoutes(t *testing.T) {
 		code               string
 	}{
 		{"prefix alone", http.MethodGet, "/rest/v2", 404, "ObjectNotFound"},
-		{"unknown collection", http.MethodGet, "/rest/v2/views", 404, "ObjectNotFound"},
+		{"unknown collection", http.MethodGet, "/rest/v2/files", 404, "ObjectNotFound"},
+		{"unknown view", http.MethodGet, "/rest/v2/views/Nope/records", 404, "ObjectNotFound"},
+		{"view write", http.MethodPut, "/rest/v2/views/ShippedOrders/records", 405, "MethodNotAllowed"},
 		{"unknown table", http.MethodGet, "/integrations/rest/v3/tables/Nope/records", 404, "ObjectNotFound"},
 		{"table alone", http.MethodGet, "/rest/v2/tables/Orders", 404, "ObjectNotFound"},
 		{"unknown sub-resource", http.MethodGet, "/rest/v2/tables/Orders/rows", 404, "ObjectNotFound"},

@@ -18,6 +18,17 @@
 //	storeChanged(handle)                 Machine.StoreChanged
 //	resolve(handle, ref)                 -> URL                     for the hot path's cache
 //	apiError(status, requestId, body)    -> CaspioAPIError
+//	page(handle, source, name, select, where, orderBy, groupBy, limit, pageSize, startPage,
+//	     page, after, fetched, count, lastKey, total) -> "url\npage\nafter\nfetched\nkeep\nsize"
+//	recordsRef(handle, op, table, where, returnRows) -> URL         caspio.RecordsRef, resolved
+//	recordsError(status, requestId, body, table) -> CaspioAPIError  with table and field
+//	insertOutcome(status)                -> "inserted" | "refused" | "unknown"
+//	showInput(field, value)              -> string                  caspio.ShowInput, for messages
+//	showUnknown(field, typed, valid)     -> string                  caspio.ShowUnknown
+//	resourcePath(path)                   -> "ref\nsegment\n..." | problem   caspio.ParseResourcePath, ResourceRef
+//	badResourceChar(name)                -> "" | "at\nwhat"         caspio.BadResourceChar
+//	tokenFailure(status, refused, code)  -> "answer\ncode\nmessage" caspio.ProxyTokenFailure
+//	compareStored(a, b)                  -> 1 | 0 | -1              caspio.CompareStored, for webStorage
 //
 // A step is Step.Encode() with "conversation" (its id) while the conversation goes on; a
 // result is what caspio.ParseResult reads. Errors that end a call (a bad handle, a config
@@ -35,6 +46,7 @@ package main
 import (
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall/js"
 
 	"github.com/caspio-auth/caspio"
@@ -94,28 +106,56 @@ func newBridge(makeError js.Value) *bridge {
 		clients: map[key]*caspio.Machine{}, convs: map[key]conversation{}}
 }
 
+// finalStatuses is caspio.Final as a table for the JS hot path, which must not call into Go:
+// character s is '1' when a response of status s to a request sent with a lease is handed
+// back without the machine, for every status a result may carry (0 to 999).
+func finalStatuses() string {
+	table := make([]byte, 1000)
+	for status := range table {
+		table[status] = '0'
+		if caspio.Final(status) {
+			table[status] = '1'
+		}
+	}
+	return string(table)
+}
+
 // parse returns the value that JSON text describes.
 func (b *bridge) parse(text []byte) js.Value { return b.jsonParse.Invoke(string(text)) }
 
+// exports makes the JS object of exports. Its table holds method expressions
+// ((*bridge).open), not method values (b.open): every method value would be a wrapper
+// function of its own, some 14 KB of the .wasm in all.
 func (b *bridge) exports() js.Value {
 	obj := b.object.New()
 	obj.Set("version", version)
+	obj.Set("finalStatuses", finalStatuses())
 	for _, e := range []struct {
 		name string
-		fn   func(args []js.Value) any
+		fn   func(b *bridge, args []js.Value) any
 	}{
-		{"open", b.open},
-		{"close", b.close},
-		{"token", b.start((*caspio.Machine).Token)},
-		{"authenticate", b.start((*caspio.Machine).Authenticate)},
-		{"refresh", b.start((*caspio.Machine).Refresh)},
-		{"fetch", b.withClient(b.fetch)},
-		{"next", b.withClient(b.feed)},
-		{"abandon", b.withClient(b.abandon)},
-		{"status", b.withClient(b.status)},
-		{"storeChanged", b.withClient(b.storeChanged)},
-		{"resolve", b.withClient(b.resolve)},
-		{"apiError", b.apiError},
+		{"open", (*bridge).open},
+		{"close", (*bridge).close},
+		{"token", start((*caspio.Machine).Token)},
+		{"authenticate", start((*caspio.Machine).Authenticate)},
+		{"refresh", start((*caspio.Machine).Refresh)},
+		{"fetch", withClient((*bridge).fetch)},
+		{"next", withClient((*bridge).feed)},
+		{"abandon", withClient((*bridge).abandon)},
+		{"status", withClient((*bridge).status)},
+		{"storeChanged", withClient((*bridge).storeChanged)},
+		{"resolve", withClient((*bridge).resolve)},
+		{"apiError", (*bridge).apiError},
+		{"page", withClient((*bridge).page)},
+		{"recordsRef", withClient((*bridge).recordsRef)},
+		{"recordsError", (*bridge).recordsError},
+		{"insertOutcome", (*bridge).insertOutcome},
+		{"showInput", (*bridge).showInput},
+		{"showUnknown", (*bridge).showUnknown},
+		{"resourcePath", (*bridge).resourcePath},
+		{"badResourceChar", (*bridge).badResourceChar},
+		{"tokenFailure", (*bridge).tokenFailure},
+		{"compareStored", (*bridge).compareStored},
 	} {
 		obj.Set(e.name, b.guard(e.name, e.fn))
 	}
@@ -125,14 +165,14 @@ func (b *bridge) exports() js.Value {
 // guard makes fn a JS function whose panic becomes an error for that call, not a crash of
 // the instance (a panic that leaves a js.Func kills the Go program, and with it every client
 // of the realm).
-func (b *bridge) guard(name string, fn func(args []js.Value) any) js.Func {
+func (b *bridge) guard(name string, fn func(b *bridge, args []js.Value) any) js.Func {
 	return js.FuncOf(func(_ js.Value, args []js.Value) (out any) {
 		defer func() {
 			if r := recover(); r != nil {
 				out = b.jsError(panicError(name, r))
 			}
 		}()
-		return fn(args)
+		return fn(b, args)
 	})
 }
 
@@ -145,25 +185,29 @@ func (b *bridge) open(args []js.Value) any {
 		return b.jsError(&caspio.ConfigError{Field: "options", Problem: "is not an object", Fix: "pass the client's options"})
 	}
 	flow, err := caspio.NewFlow(caspio.Config{
-		Account:        b.str(o, "account"),
-		IntegrationURL: b.str(o, "integrationUrl"),
-		TokenURL:       b.str(o, "tokenUrl"),
-		ResourceURL:    b.str(o, "resourceUrl"),
-		APIVersion:     b.str(o, "apiVersion"),
-		ClientID:       b.str(o, "clientId"),
-		ClientSecret:   caspio.NewSecret(b.str(o, "clientSecret")),
-		Credentials:    b.str(o, "credentials"),
+		Account:        b.str(o, jsNames.Account),
+		IntegrationURL: b.str(o, jsNames.IntegrationURL),
+		TokenURL:       b.str(o, jsNames.TokenURL),
+		ResourceURL:    b.str(o, jsNames.ResourceURL),
+		APIVersion:     b.str(o, jsNames.APIVersion),
+		ClientID:       b.str(o, jsNames.ClientID),
+		ClientSecret:   caspio.NewSecret(b.str(o, jsNames.ClientSecret)),
+		Credentials:    b.str(o, jsNames.Credentials),
 		RefreshMargin:  caspio.Millis(b.num(o, "refreshMarginMs")),
 	})
-	if err != nil {
+	if ce, ok := err.(*caspio.ConfigError); ok {
+		return b.jsError(ce.Named(jsNames))
+	} else if err != nil {
 		return b.jsError(err)
 	}
 	m, err := caspio.NewMachine(flow, caspio.Options{
 		Lock:         b.truthy(o, "lock"),
-		Hold:         b.str(o, "hold"),
+		Hold:         b.str(o, jsNames.Hold),
 		TokenTimeout: caspio.Millis(b.num(o, "tokenTimeoutMs")),
 	})
-	if err != nil {
+	if ce, ok := err.(*caspio.ConfigError); ok {
+		return b.jsError(ce.Named(jsNames))
+	} else if err != nil {
 		return b.jsError(err)
 	}
 	h := b.newID()
@@ -180,6 +224,15 @@ func (b *bridge) open(args []js.Value) any {
 	out.Set("handle", h)
 	out.Set("description", d)
 	return out
+}
+
+// jsNames are the JS options that set the fields of caspio.Config and caspio.Options: open
+// reads them, and its config errors name them. (refreshMargin is in seconds and
+// tokenTimeout in milliseconds; open reads them as refreshMarginMs and tokenTimeoutMs.)
+var jsNames = caspio.FieldNames{
+	Account: "account", IntegrationURL: "integrationUrl", TokenURL: "tokenUrl", ResourceURL: "resourceUrl",
+	APIVersion: "apiVersion", ClientID: "clientId", ClientSecret: "clientSecret", Credentials: "credentials",
+	RefreshMargin: "refreshMargin", Hold: "hold", TokenTimeout: "tokenTimeout",
 }
 
 // close(handle) forgets a client and its conversations. A flight of its in JS finds its
@@ -199,27 +252,27 @@ func (b *bridge) close(args []js.Value) any {
 // each export would get a copy of the closure, some 9 KB of the .wasm in all.)
 //
 //go:noinline
-func (b *bridge) withClient(fn func(h key, m *caspio.Machine, args []js.Value) any) func([]js.Value) any {
-	return func(args []js.Value) any {
+func withClient(fn func(b *bridge, h key, m *caspio.Machine, args []js.Value) any) func(*bridge, []js.Value) any {
+	return func(b *bridge, args []js.Value) any {
 		h := idArg(args, 0)
 		m, ok := b.clients[h]
 		if !ok {
 			return b.jsError(&caspio.ConfigError{Field: "client", Problem: "is closed", Fix: "create a new client with createClient"})
 		}
-		return fn(h, m, args[1:])
+		return fn(b, h, m, args[1:])
 	}
 }
 
 // start makes token, authenticate and refresh: (handle, now) -> the first step.
 //
 //go:noinline
-func (b *bridge) start(begin func(*caspio.Machine, caspio.UnixMilli) *caspio.Conversation) func([]js.Value) any {
-	return b.withClient(func(h key, m *caspio.Machine, args []js.Value) any {
+func start(begin func(*caspio.Machine, caspio.UnixMilli) *caspio.Conversation) func(*bridge, []js.Value) any {
+	return withClient(func(b *bridge, h key, m *caspio.Machine, args []js.Value) any {
 		return b.begin(h, begin(m, caspio.UnixMilli(numArg(args, 0))))
 	})
 }
 
-// fetch(handle, {method, ref, oneShot, redirect, authorization}, now) -> the first step.
+// fetch(handle, {method, ref, oneShot, redirect, authorization, noRetry}, now) -> the first step.
 func (b *bridge) fetch(h key, m *caspio.Machine, args []js.Value) any {
 	r := arg(args, 0)
 	return b.begin(h, m.Fetch(caspio.ResourceRequest{
@@ -228,6 +281,7 @@ func (b *bridge) fetch(h key, m *caspio.Machine, args []js.Value) any {
 		OneShot:       b.truthy(r, "oneShot"),
 		Redirect:      b.str(r, "redirect"),
 		Authorization: caspio.NewSecret(b.str(r, "authorization")),
+		NoRetry:       b.truthy(r, "noRetry"),
 	}, caspio.UnixMilli(numArg(args, 1))))
 }
 
@@ -338,6 +392,61 @@ func (b *bridge) resolve(_ key, m *caspio.Machine, args []js.Value) any {
 // apiError(status, requestId, body) returns the API error for a failed resource response.
 func (b *bridge) apiError(args []js.Value) any {
 	return b.jsError(caspio.NewAPIError(int(numArg(args, 0)), strArg(args, 1), b.toGo(arg(args, 2), 0)))
+}
+
+// showInput(field, value) returns value as a message may show it (caspio.ShowInput).
+func (b *bridge) showInput(args []js.Value) any {
+	return caspio.ShowInput(strArg(args, 0), strArg(args, 1))
+}
+
+// showUnknown(field, typed, valid) shows typed with the closest of valid, an array of
+// names (caspio.ShowUnknown).
+func (b *bridge) showUnknown(args []js.Value) any {
+	list, _ := b.toGo(arg(args, 2), 0).([]any)
+	valid := make([]string, 0, len(list))
+	for _, v := range list {
+		if s, ok := v.(string); ok {
+			valid = append(valid, s)
+		}
+	}
+	return caspio.ShowUnknown(strArg(args, 0), strArg(args, 1), valid)
+}
+
+// resourcePath(path) checks a proxy's resource path (caspio.ParseResourcePath): the
+// reference spelled for Caspio and the decoded segments, one a line, or why it is refused,
+// which never starts with "/". One string crosses: a proxy asks for every request.
+func (b *bridge) resourcePath(args []js.Value) any {
+	segments, problem := caspio.ParseResourcePath(strArg(args, 0))
+	if problem != "" {
+		return problem
+	}
+	out := caspio.ResourceRef(segments)
+	for _, seg := range segments {
+		out += "\n" + seg
+	}
+	return out
+}
+
+// badResourceChar(name) is caspio.BadResourceChar: "" when every character may be in a
+// resource name, else the position and the description, a line each.
+func (b *bridge) badResourceChar(args []js.Value) any {
+	what, at := caspio.BadResourceChar(strArg(args, 0))
+	if what == "" {
+		return ""
+	}
+	return strconv.Itoa(at) + "\n" + what
+}
+
+// tokenFailure(status, refused, errorCode) is caspio.ProxyTokenFailure: the status, code
+// and message of the proxy's answer, a line each.
+func (b *bridge) tokenFailure(args []js.Value) any {
+	answer, code, message := caspio.ProxyTokenFailure(int(numArg(args, 0)), arg(args, 1).Truthy(), strArg(args, 2))
+	return strconv.Itoa(answer) + "\n" + code + "\n" + message
+}
+
+// compareStored(a, b) is caspio.CompareStored of two decoded states (null for none).
+func (b *bridge) compareStored(args []js.Value) any {
+	return caspio.CompareStored(b.toGo(arg(args, 0), 0), b.toGo(arg(args, 1), 0))
 }
 
 // jsError makes the shim's Error subclass for err.
@@ -487,4 +596,98 @@ func asNumber(v js.Value) float64 {
 		return v.Float()
 	}
 	return 0
+}
+
+// page(handle, source, name, select, where, orderBy, groupBy, limit, pageSize, startPage,
+// page, after, fetched, count, lastKey, total) runs the paging rules of a records read
+// (caspio.Paging). With page 0 it starts the read; else page, after and fetched are the
+// cursor of the request answered, and count, lastKey and total the facts of its answer
+// (-1: no Result list, no PK_ID, no TotalCount; after 0: no key yet). select is q.select's
+// text ("PK_ID, Total"), or a list: each field after a newline. It returns the text
+// "url\npage\nafter\nfetched\nkeep\nsize": the next request's URL ("" when the read is
+// over), the cursor to give back with its answer, and how many records of the page just
+// read to hand out. Numbers and one string cross, not objects: a read makes this call once
+// a page, and every property read or set would cross the boundary. Nothing stays in Go.
+func (b *bridge) page(_ key, m *caspio.Machine, args []js.Value) any {
+	query := caspio.Query{
+		Where: strArg(args, 3), OrderBy: strArg(args, 4), GroupBy: strArg(args, 5),
+		Limit: int(numArg(args, 6)), PageSize: int(numArg(args, 7)), StartPage: int(numArg(args, 8)),
+	}
+	switch sel := strArg(args, 2); {
+	case sel == "":
+	case sel[0] == '\n':
+		query.Select = strings.Split(sel[1:], "\n")
+	default:
+		query.Select = strings.Split(sel, ",")
+	}
+	p, err := caspio.NewPaging(strArg(args, 0), strArg(args, 1), query)
+	if ce, ok := err.(*caspio.ConfigError); ok && ce.Field != "" && ce.Field[0] >= 'A' && ce.Field[0] <= 'Z' {
+		named := *ce // the JS option's name: pageSize, not PageSize
+		named.Field = string(ce.Field[0]+'a'-'A') + ce.Field[1:]
+		err = &named
+	}
+	if err != nil {
+		return b.jsError(err)
+	}
+	cur, keep := p.Start(), 0
+	if n := numArg(args, 9); n >= 1 {
+		cur = caspio.Cursor{Page: int(n), After: keyText(numArg(args, 10)), Fetched: int(numArg(args, 11))}
+		facts := caspio.Page{Count: int(numArg(args, 12)), LastKey: keyText(numArg(args, 13)), Total: int(numArg(args, 14))}
+		if cur, keep, err = p.Next(cur, facts); err != nil {
+			return b.jsError(err)
+		}
+	}
+	url := ""
+	if !cur.Done {
+		if url, err = m.Flow().ResolveURL(p.Ref(cur)); err != nil {
+			return b.jsError(err)
+		}
+	}
+	t := append(append(b.buf[:0], url...), '\n')
+	t = append(strconv.AppendInt(t, int64(cur.Page), 10), '\n')
+	t = append(append(t, cur.After...), '\n')
+	t = append(strconv.AppendInt(t, int64(cur.Fetched), 10), '\n')
+	t = append(strconv.AppendInt(t, int64(keep), 10), '\n')
+	t = strconv.AppendInt(t, int64(p.Size()), 10)
+	b.buf = t
+	return string(t)
+}
+
+// keyText is a PK_ID given as a number in the text the core reads; "" for none (a number
+// below 1, or not whole).
+func keyText(f float64) string {
+	if f < 1 || f > 1<<53 || f != float64(int64(f)) {
+		return ""
+	}
+	return strconv.FormatInt(int64(f), 10)
+}
+
+// recordsRef(handle, op, table, where, returnRows) returns the URL of a write
+// (caspio.RecordsRef), or its config error.
+func (b *bridge) recordsRef(_ key, m *caspio.Machine, args []js.Value) any {
+	ref, err := caspio.RecordsRef(strArg(args, 0), strArg(args, 1), strArg(args, 2), arg(args, 3).Truthy())
+	if err == nil {
+		ref, err = m.Flow().ResolveURL(ref)
+	}
+	if err != nil {
+		return b.jsError(err)
+	}
+	return ref
+}
+
+// recordsError(status, requestId, body, table) returns the API error of a records call,
+// with table and field set when it says that one of them does not exist (caspio.Missing):
+// "" otherwise.
+func (b *bridge) recordsError(args []js.Value) any {
+	e := caspio.NewAPIError(int(numArg(args, 0)), strArg(args, 1), b.toGo(arg(args, 2), 0))
+	table, field := caspio.Missing(e, strArg(args, 3))
+	v := b.jsError(e)
+	v.Set("table", table)
+	v.Set("field", field)
+	return v
+}
+
+// insertOutcome(status) says what the answer to one insert says of its record.
+func (b *bridge) insertOutcome(args []js.Value) any {
+	return caspio.InsertOutcome(int(numArg(args, 0)))
 }

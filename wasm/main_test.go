@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/caspio-auth/caspio"
 )
 
 // These tests run under Node (GOOS=js GOARCH=wasm go test ./wasm/..., with the toolchain's
@@ -88,14 +90,39 @@ func TestConfigErrorsCrossAsErrors(t *testing.T) {
 	e := core.Call("open", config(map[string]any{"integrationUrl": "http://c1abc123.caspio.com"}))
 	require.True(t, isError(e))
 	assert.Equal(t, "CONFIG_INVALID", e.Get("code").String())
-	assert.Equal(t, "IntegrationURL", e.Get("details").Get("field").String())
+	assert.Equal(t, "integrationUrl", e.Get("details").Get("field").String(), "the JS option's name")
 	assert.NotContains(t, e.Get("message").String(), "SECRET")
+
+	e = core.Call("open", config(map[string]any{"integrationUrl": "", "tokenUrl": "http://127.0.0.1:9/oauth/token"}))
+	require.True(t, isError(e))
+	assert.Equal(t, "caspio: config resourceUrl: is empty while tokenUrl is set; set both tokenUrl and resourceUrl, as the Web services profile shows them", e.Get("message").String())
 
 	e = core.Call("open", config(map[string]any{"hold": "everything"}))
 	require.True(t, isError(e), "the machine's options are checked too")
-	assert.Equal(t, "Hold", e.Get("details").Get("field").String())
+	assert.Equal(t, "hold", e.Get("details").Get("field").String())
+	assert.Contains(t, e.Get("message").String(), `("everything")`)
 
 	require.True(t, isError(core.Call("open", js.Null())), "a non-object config is an error, not a panic")
+}
+
+// TestShowInput: the rule of what a message may quote, as the CLI and the options reach it.
+func TestShowInput(t *testing.T) {
+	core := newTestBridge(t)
+	assert.Equal(t, `"v4"`, core.Call("showInput", "apiVersion", "v4").String())
+	assert.Equal(t, "6 characters: letters", core.Call("showInput", "header", "Bearer").String())
+	valid := js.ValueOf([]any{"--where", "--select", 7})
+	assert.Equal(t, `"--wher" (did you mean --where?)`, core.Call("showUnknown", "option", "--wher", valid).String())
+	assert.Equal(t, `"--wher"`, core.Call("showUnknown", "option", "--wher", js.Undefined()).String(), "no list, no suggestion")
+	assert.Equal(t, "empty", core.Call("showInput").String(), "no field is a field the rule does not name: described")
+}
+
+// The JS hot path's table is the core's Final, status by status.
+func TestFinalStatuses(t *testing.T) {
+	table := newTestBridge(t).Get("finalStatuses").String()
+	assert.Len(t, table, 1000)
+	for status := range 1000 {
+		assert.Equal(t, caspio.Final(status), table[status] == '1', "status %d", status)
+	}
 }
 
 // TestTokenConversation runs a cold start through the exports: token, then next for each

@@ -1,6 +1,7 @@
 // The REST explorer: one request at a time through the client (so the token is added and
 // refreshed as any program would get it), its response laid out, and the same request as
-// a curl command with the token redacted unless asked for.
+// a curl command with the token redacted unless asked for. The command's URL is the one the
+// client sends to (client.resolve): the page joins no URL of its own.
 import { apiErrorFromResponse } from 'caspio-auth';
 import { $, el, announce, showError, clearError, renderJSON, shellQuote } from './ui.js';
 
@@ -91,6 +92,8 @@ export function mountExplorer(session) {
     send.disabled = true;
     send.textContent = 'Sending…';
     const started = performance.now();
+    // A command shown for an earlier request would now be wrong: it shows this one.
+    if (!curlOutput.hidden) await showCurl(request, false);
     try {
       const res = await session.fetch(request.path, { method: request.method, headers: request.headers, body: request.body });
       const text = await res.text();
@@ -159,9 +162,57 @@ export function mountExplorer(session) {
 
   // ---- copy as curl ----
 
+  const curlOutput = /** @type {HTMLTextAreaElement} */ ($('curl-output'));
+
+  /**
+   * Shows request as a curl command: its method, the URL the client sends it to, its headers
+   * and body, and the token redacted unless "include the token" is ticked; copies it when
+   * copy is true. Returns false when it could not (the reason shown).
+   * @param {{method: string, path: string, headers: Headers, body?: string}} request @param {boolean} copy
+   */
+  async function showCurl(request, copy) {
+    let url;
+    try {
+      url = session.resolve(request.path);
+    } catch (err) {
+      showError($('ex-error'), err, 'The request has no URL on the REST base');
+      $('ex-response').hidden = false;
+      curlOutput.hidden = true;
+      return false;
+    }
+    let token = '<token>';
+    if (/** @type {HTMLInputElement} */ ($('curl-token')).checked) {
+      try {
+        token = (await session.token()).accessToken;
+      } catch (err) {
+        showError($('ex-error'), err, 'The token for the curl command could not be had');
+        $('ex-response').hidden = false;
+        return false;
+      }
+    }
+    const lines = [`curl${request.method === 'GET' ? '' : ` -X ${request.method}`} ${shellQuote(url)}`,
+      `-H ${shellQuote(`Authorization: Bearer ${token}`)}`, `-H ${shellQuote('Accept: application/json')}`];
+    for (const [name, value] of request.headers) lines.push(`-H ${shellQuote(`${name}: ${value}`)}`);
+    if (request.body !== undefined) lines.push(`--data-raw ${shellQuote(request.body)}`);
+    const command = lines.join(' \\\n  ');
+    curlOutput.value = command;
+    curlOutput.hidden = false;
+    curlOutput.rows = lines.length;
+    if (!copy) return true;
+    const redacted = token === '<token>' ? 'the token redacted' : 'the token included: keep it private';
+    try {
+      await navigator.clipboard.writeText(command);
+      announce(`Copied the curl command, ${redacted}.`, 'ok');
+    } catch {
+      curlOutput.focus();
+      curlOutput.select();
+      announce(`The curl command is selected below, ${redacted}; press Ctrl+C or ⌘C to copy it.`);
+    }
+    return true;
+  }
+
   $('curl-copy').addEventListener('click', async () => {
     clearFieldErrors();
-    const output = /** @type {HTMLTextAreaElement} */ ($('curl-output'));
     let request;
     try {
       request = readRequest();
@@ -173,34 +224,7 @@ export function mountExplorer(session) {
       announce('Connect first: the command needs the account\'s REST base URL.', 'error');
       return;
     }
-    let token = '<token>';
-    if (/** @type {HTMLInputElement} */ ($('curl-token')).checked) {
-      try {
-        token = (await session.token()).accessToken;
-      } catch (err) {
-        showError($('ex-error'), err, 'The token for the curl command could not be had');
-        $('ex-response').hidden = false;
-        return;
-      }
-    }
-    const url = `${session.resourceBase.replace(/\/+$/, '')}/${request.path}`;
-    const lines = [`curl${request.method === 'GET' ? '' : ` -X ${request.method}`} ${shellQuote(url)}`,
-      `-H ${shellQuote(`Authorization: Bearer ${token}`)}`, `-H ${shellQuote('Accept: application/json')}`];
-    for (const [name, value] of request.headers) lines.push(`-H ${shellQuote(`${name}: ${value}`)}`);
-    if (request.body !== undefined) lines.push(`--data-raw ${shellQuote(request.body)}`);
-    const command = lines.join(' \\\n  ');
-    output.value = command;
-    output.hidden = false;
-    output.rows = lines.length;
-    const redacted = token === '<token>' ? 'the token redacted' : 'the token included: keep it private';
-    try {
-      await navigator.clipboard.writeText(command);
-      announce(`Copied the curl command, ${redacted}.`, 'ok');
-    } catch {
-      output.focus();
-      output.select();
-      announce(`The curl command is selected below, ${redacted}; press Ctrl+C or ⌘C to copy it.`);
-    }
+    await showCurl(request, true);
   });
 
   // ---- examples and the REST base ----

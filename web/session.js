@@ -3,7 +3,7 @@
 // expiry, margin or count of its own). The secret lives in this module's memory only,
 // unless the user asks to remember it (then in localStorage).
 //
-// Storage keys: the package's token state ("caspio-auth:<token URL>#<client ID>", in
+// Storage keys: the package's token state (webStorageKey: "caspio-auth:<token URL>#<client ID>", in
 // sessionStorage or localStorage through the package's webStorage, shared with the origin's
 // other tabs) and the page's own entries all start with "caspio-auth", so that Forget can
 // clear every one of them in both storages.
@@ -13,12 +13,6 @@ import * as caspio from 'caspio-auth';
 export const KEY_PREFIX = 'caspio-auth';
 const SETTINGS_KEY = 'caspio-auth-admin:settings';
 const SECRET_KEY = 'caspio-auth-admin:secret';
-
-/**
- * Stands in for the secret in a session restored without it. Never sent: such a client is
- * made with hold: 'all', so it sends no token request at all (see connect).
- */
-const NO_SECRET = 'secret-not-in-memory';
 
 /**
  * The connection settings the form edits; everything but the secret. refreshMargin is the
@@ -130,20 +124,21 @@ export class Session extends EventTarget {
       ...endpointOptions(settings),
       apiVersion: settings.apiVersion,
       clientId: settings.clientId,
-      clientSecret: secret || NO_SECRET,
+      // Without the secret the client is made with none: the core accepts that for a client
+      // that holds every token request (hold: 'all', below).
+      ...(secret ? { clientSecret: secret } : {}),
       credentials: settings.credentials,
       ...(typeof settings.refreshMargin === 'number' ? { refreshMargin: settings.refreshMargin } : {}),
-      // Without the secret, a refresh (which Caspio takes with the secret) or a login could
-      // carry only the stand-in: the client sends neither, and says so with TOKEN_REQUEST_HELD.
+      // Without the secret, a refresh (which Caspio takes with the secret) or a login cannot
+      // be sent: the client sends neither, and says so with TOKEN_REQUEST_HELD.
       ...(secret ? {} : { hold: /** @type {const} */ ('all') }),
     };
     // A first client, which stores nothing, checks the options and names the token URL,
-    // which keys the stored state: the package's own key, "caspio-auth:<token URL>#<client ID>",
-    // so that other pages of this origin using caspio-auth share the tokens.
+    // which keys the stored state: the package's own key (webStorageKey), so that other
+    // pages of this origin using caspio-auth share the tokens.
     const probe = await caspio.createClient({ ...options, storage: caspio.memoryStorage() });
-    const { tokenUrl, clientId } = probe.toJSON();
+    const key = caspio.webStorageKey(probe);
     probe.close();
-    const key = `${KEY_PREFIX}:${tokenUrl}#${clientId}`;
 
     const area = settings.tokenStorage === 'local' ? localStorage : sessionStorage;
     const other = area === localStorage ? sessionStorage : localStorage;
@@ -222,10 +217,33 @@ export class Session extends EventTarget {
     this.#changed();
   }
 
+  /**
+   * The URL the client sends a request for path to: its resolution on the REST base (the
+   * core's, client.resolve), spelled as fetch sends it. Throws the client's CaspioURLError.
+   * @param {string} path
+   */
+  resolve(path) {
+    return new URL(this.#requireClient().resolve(path)).href;
+  }
+
   /** client.fetch. @param {string} path @param {RequestInit} [init] */
   async fetch(path, init) {
     const client = this.#requireClient();
     return this.#guarded('token', () => client.fetch(path, init));
+  }
+
+  /**
+   * One page of a table's records, by the client's records API (its paging rules are the
+   * core's): page query.startPage of query.pageSize records, with v3's total.
+   * @param {string} table @param {import('caspio-auth').RecordsQuery} query
+   * @returns {Promise<import('caspio-auth').RecordsPage>}
+   */
+  async recordsPage(table, query) {
+    const client = this.#requireClient();
+    return this.#guarded('token', async () => {
+      for await (const page of client.records(table, query).pages()) return page;
+      throw new Error(`caspio-auth: no page of ${table} was read`);
+    });
   }
 
   /** The current access token (for Show and "copy as curl" with the token). */

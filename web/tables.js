@@ -78,16 +78,13 @@ export function mountTables(session) {
     const ticket = ++loading;
     clearError(errorBox);
     current.size = Number(pageSize.value);
-    const params = new URLSearchParams({ 'q.pageSize': String(current.size), 'q.pageNumber': String(current.page) });
-    if (hasKey()) params.set('q.orderBy', KEY_FIELD);
     grid.setAttribute('aria-busy', 'true');
     try {
-      const body = await call(`tables/${encodeURIComponent(current.table)}/records?${params}`);
+      // Page N of the table, in PK_ID order: the client's records API reads it.
+      const page = await session.recordsPage(current.table, { pageSize: current.size, startPage: current.page });
       if (ticket !== loading) return;
-      current.rows = /** @type {Row[]} */ (body?.Result ?? []);
-      const p = body?.Pagination;
-      // v3 answers Pagination {PageNumber, PageSize, TotalCount}; v2 gives no total.
-      current.total = typeof p?.TotalCount === 'number' ? p.TotalCount : null;
+      current.rows = /** @type {Row[]} */ (page.records);
+      current.total = page.total; // v3 gives the total; v2 none
       current.pages = current.total !== null ? Math.max(1, Math.ceil(current.total / current.size)) : null;
       renderGrid();
       renderPager();

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/caspio-auth/caspio"
 	"github.com/caspio-auth/caspio/client"
 	"github.com/syumai/workers/cloudflare"
 )
@@ -127,11 +128,16 @@ func (s *brokerStore) Save(ctx context.Context, state []byte) error {
 	return nil
 }
 
-// Lock takes the broker's lock, waiting until ctx ends (at most MaxBrokerWait): the broker
+// Lock takes the broker's lock, waiting until ctx ends (at most maxBrokerWait): the broker
 // is told how long to wait, so that it gives up when the caller does. If ctx ends while a
-// request for the lock is under way, a lock granted after all is released at once.
+// request for the lock is under way, a lock granted after all is released at once. The
+// lock is held for the core's lock TTL (caspio.StoreLock) and extended by a goroutine of
+// this request's every StoreLock().Extend until it is released: a request that ends while
+// holding it (its caller went away) stops extending it, and the others wait at most a TTL.
 func (s *brokerStore) Lock(ctx context.Context) (func() error, error) {
-	wait := MaxBrokerWait
+	policy := caspio.StoreLock()
+	lease := time.Duration(policy.TTL) * time.Millisecond
+	wait := maxBrokerWait
 	if deadline, ok := ctx.Deadline(); ok {
 		if d := time.Until(deadline); d < wait {
 			wait = d
@@ -144,7 +150,7 @@ func (s *brokerStore) Lock(ctx context.Context) (func() error, error) {
 		return nil, context.DeadlineExceeded
 	}
 	req, _ := json.Marshal(map[string]int64{
-		"leaseMs": BrokerLease.Milliseconds(),
+		"leaseMs": lease.Milliseconds(),
 		"waitMs":  wait.Milliseconds(),
 	})
 	type answer struct {
@@ -183,7 +189,20 @@ func (s *brokerStore) Lock(ctx context.Context) (func() error, error) {
 	if !ok {
 		return nil, fmt.Errorf("caspio workers: lock the token state in %s: the TokenBroker's answer holds no lock ID", s)
 	}
-	return func() error { return s.unlock(id) }, nil
+	stop := client.KeepLock(policy, func() { s.extend(id, lease) })
+	return func() error {
+		stop()
+		return s.unlock(id)
+	}, nil
+}
+
+// extend asks the broker to honour lock id for lease from now. A failure needs no answer:
+// the lock then lapses after its TTL, and the core re-checks every state it reads.
+func (s *brokerStore) extend(id string, lease time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), brokerCallLimit)
+	defer cancel()
+	req, _ := json.Marshal(map[string]any{"id": id, "leaseMs": lease.Milliseconds()})
+	_, _, _ = s.call(ctx, http.MethodPost, "/extend", req)
 }
 
 func lockID(body []byte) (string, bool) {

@@ -66,8 +66,9 @@ func NewKVStore(binding, key string) (client.Store, error) {
 // The store implements client.Locker: the native driver holds the broker's lock from reading
 // the state to saving the new one, so that every request of a deployment, in any isolate,
 // makes one token request between them: 200 cold requests make one login, and an expiry one
-// refresh. The lock is a lease of BrokerLease (a holder that dies keeps it no longer), and
-// Lock waits until its context ends, at most MaxBrokerWait; the broker is told how long, so
+// refresh. The lock is held for the core's lock TTL (caspio.StoreLock) and extended while
+// its holder works, so a holder whose request ends delays the others by at most a TTL; Lock
+// waits until its context ends (the core's lock timeout); the broker is told how long, so
 // that it stops waiting when the caller does.
 //
 // It talks to the broker through the stub's fetch (syumai/workers' DurableObjectStub.Fetch):
@@ -81,12 +82,10 @@ func NewBrokerStore(binding, name string) (client.Store, error) {
 	return newBrokerStore(binding, name)
 }
 
-// BrokerLease is how long a lock of NewBrokerStore's lasts unless released: one token
-// request's default timeout.
-const BrokerLease = 30 * time.Second
-
-// MaxBrokerWait is the longest NewBrokerStore's Lock waits for the broker's lock.
-const MaxBrokerWait = 60 * time.Second
+// maxBrokerWait bounds a wait for the broker's lock whose context has no deadline: the
+// longest wait the TokenBroker accepts (MAX_MS in js/broker.js). The client's lock step
+// gives the deadline (the core's LockTimeout).
+const maxBrokerWait = 300 * time.Second
 
 // ErrNotInWorker is the error of Transport's requests, NewKVStore and NewBrokerStore
 // outside a Cloudflare Worker built with GOOS=js GOARCH=wasm.

@@ -4,6 +4,7 @@
 //	go run ./cmd/caspio-bench restarts [-n 720] [-every 1h]
 //	go run ./cmd/caspio-bench peers [-requests 5000] [-concurrency 50] [-rounds 5]
 //	    [-callers 1000] [-starts 720] [-json FILE]
+//	go run ./cmd/caspio-bench records [-rounds 7] [-reads 20]
 //
 // restarts: a program that starts hourly for 30 simulated days (720 starts) against the
 // sandbox, each start a new client that gets a token. Without a store every start logs in
@@ -15,6 +16,9 @@
 // header: CPU per request under load, token requests for concurrent cold callers, and logins
 // over hourly restarts. With -json it also writes the figures as JSON, which
 // tests/bench/report.mjs turns into BENCHMARKS.md's peer tables and docs/bench-peers.svg.
+//
+// records: rows per second reading all of the sandbox's Orders with client.Records, beside a
+// hand-written paging loop over Do.
 //
 // resource-server is peers' helper, run as a child process so that its CPU is not counted:
 // a minimal resource endpoint on 127.0.0.1 that answers every request with the same small
@@ -37,7 +41,8 @@ import (
 )
 
 const usage = `usage: caspio-bench restarts [-n 720] [-every 1h]
-       caspio-bench peers [-requests 5000] [-concurrency 50] [-rounds 5] [-callers 1000] [-starts 720] [-json FILE]`
+       caspio-bench peers [-requests 5000] [-concurrency 50] [-rounds 5] [-callers 1000] [-starts 720] [-json FILE]
+       caspio-bench records [-rounds 7] [-reads 20]`
 
 func main() {
 	if len(os.Args) < 2 {
@@ -52,6 +57,8 @@ func main() {
 		err = peers(os.Args[2:], os.Stdout)
 	case "resource-server":
 		err = resourceServer(os.Stdin, os.Stdout)
+	case "records":
+		err = recordsBench(os.Args[2:], os.Stdout)
 	default:
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)

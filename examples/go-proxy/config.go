@@ -4,8 +4,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/caspio-auth/caspio"
 )
@@ -180,6 +178,10 @@ func loadConfig(getenv func(string) string) *proxyConfig {
 		ClientSecret:   caspio.NewSecret(env("CASPIO_CLIENT_SECRET")),
 	}
 	flow, err := caspio.NewFlow(cfg.caspio)
+	if err == nil {
+		// A client that sends token requests, as the proxy's does: it needs the secret.
+		_, err = caspio.NewMachine(flow, caspio.Options{})
+	}
 	var ce *caspio.ConfigError
 	switch {
 	case err == nil:
@@ -190,8 +192,17 @@ func loadConfig(getenv func(string) string) *proxyConfig {
 			variable = "CASPIO_" + strings.ToUpper(ce.Field)
 		}
 		// The core describes a value's shape (its length, the kind and position of a bad
-		// character), never the value: its words may be logged as they are.
-		problem(variable + " " + ce.Problem + "; " + ce.Fix)
+		// character), never the value: its words may be logged as they are. A placeholder in
+		// angle brackets, as the JS proxy's wrangler.jsonc ships them, is named as one.
+		if v := env(variable); len(v) >= 2 && v[0] == '<' && v[len(v)-1] == '>' {
+			what := "the value it describes"
+			if variable == "CASPIO_CLIENT_ID" {
+				what = "the Client ID of the account's Web services profile"
+			}
+			problem(variable + " still holds the placeholder of wrangler.jsonc (text in angle brackets); replace it with " + what)
+		} else {
+			problem(variable + " " + ce.Problem + "; " + ce.Fix)
+		}
 	default:
 		problem("CASPIO_ACCOUNT is not a usable Caspio configuration")
 	}
@@ -376,7 +387,7 @@ func parseRule(text string) (rule, string) {
 		case strings.Contains(seg, "*"):
 			return rule{}, "has * inside " + where + "; * and ** stand for whole segments"
 		}
-		if what, at := firstBadChar(seg); what != "" {
+		if what, at := caspio.BadResourceChar(seg); what != "" {
 			return rule{}, "has " + what + " in " + where + " at position " + strconv.Itoa(at)
 		}
 	}
@@ -422,136 +433,6 @@ func (r rule) matches(method string, segs []string) bool {
 		}
 	}
 	return len(segs) == len(r.segments)
-}
-
-// pathSegments returns the path after the prefix (still percent-encoded, as the URL
-// parser left it) as decoded segments, or why it is refused. It runs before the rules
-// match, and allows only what a resource name needs, so that no spelling another server
-// would read as something else (dot segments, encoded or double-encoded separators, ";"
-// parameters, overlong UTF-8, look-alike dots and slashes) reaches a rule.
-func pathSegments(rest string) ([]string, string) {
-	lower := strings.ToLower(rest)
-	if strings.Contains(lower, "%2e") || strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") {
-		return nil, "has a percent-encoded '.', '/' or '\\'"
-	}
-	if strings.Contains(rest, "\\") {
-		return nil, "has a backslash"
-	}
-	raw := strings.Split(strings.TrimPrefix(rest, "/"), "/")
-	segments := make([]string, 0, len(raw))
-	for i, seg := range raw {
-		where := "segment " + strconv.Itoa(i+1)
-		if seg == "" {
-			return nil, "has an empty " + where
-		}
-		s, ok := percentDecode(seg)
-		if !ok || !utf8.ValidString(s) {
-			return nil, "has a malformed percent-encoding, or one that is not UTF-8, in " + where
-		}
-		if strings.Trim(s, ".") == "" {
-			return nil, "has a " + where + " of dots only"
-		}
-		if strings.HasPrefix(s, " ") || strings.HasSuffix(s, " ") || strings.HasSuffix(s, ".") {
-			return nil, "has a " + where + " that starts with a space or ends with a space or a dot"
-		}
-		if what, at := firstBadChar(s); what != "" {
-			return nil, "has " + what + " in " + where + " at position " + strconv.Itoa(at)
-		}
-		segments = append(segments, s)
-	}
-	return segments, ""
-}
-
-// percentDecode decodes %XX escapes, and nothing else (not "+"); false when one is malformed.
-func percentDecode(s string) (string, bool) {
-	if !strings.Contains(s, "%") {
-		return s, true
-	}
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] != '%' {
-			b = append(b, s[i])
-			continue
-		}
-		if i+2 >= len(s) {
-			return "", false
-		}
-		hi, ok1 := unhex(s[i+1])
-		lo, ok2 := unhex(s[i+2])
-		if !ok1 || !ok2 {
-			return "", false
-		}
-		b = append(b, hi<<4|lo)
-		i += 2
-	}
-	return string(b), true
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
-// allowedASCII are the ASCII characters a resource name may have besides letters and digits.
-const allowedASCII = " -._~!$&'()*+,="
-
-// firstBadChar describes the first character of a decoded segment that a resource name
-// does not need, with its position (from 1, in characters), or returns "". Allowed: ASCII
-// letters and digits, space and - . _ ~ ! $ & ' ( ) * + , =, and any other letter,
-// combining mark or decimal digit. Not: % (a double encoding), ; : @ / \ ? # and the other
-// ASCII punctuation, control characters, and every other character, such as fullwidth or
-// one-dot-leader dots.
-func firstBadChar(s string) (string, int) {
-	at := 0
-	for _, r := range s {
-		at++
-		if r < utf8.RuneSelf {
-			c := byte(r)
-			switch {
-			case isAlnum(c) || strings.IndexByte(allowedASCII, c) >= 0:
-				continue
-			case c < 0x20 || c == 0x7f:
-				return "a control character", at
-			case c == '%':
-				return "'%' after decoding (a double-encoded character)", at
-			}
-			return "'" + string(r) + "'", at
-		}
-		if unicode.IsLetter(r) || unicode.IsMark(r) || unicode.Is(unicode.Nd, r) {
-			continue
-		}
-		hex := strings.ToUpper(strconv.FormatInt(int64(r), 16))
-		for len(hex) < 4 {
-			hex = "0" + hex
-		}
-		return "U+" + hex + ", which is not a letter or digit,", at
-	}
-	return "", 0
-}
-
-// encodeSegment spells a decoded segment as it is sent to Caspio: unreserved characters
-// as they are, every other byte of its UTF-8 percent-encoded, so that what reaches Caspio
-// is what the rules matched.
-func encodeSegment(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; isUnreserved(c) {
-			b.WriteByte(c)
-		} else {
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&15])
-		}
-	}
-	return b.String()
 }
 
 func isAlnum(c byte) bool {

@@ -87,7 +87,7 @@ func newProxy(getenv func(string) string, d deps) http.Handler {
 	store, err := d.Store(cfg.caspio.ClientID)
 	if err != nil {
 		// The stores' errors name the binding, or the key's length: never the client ID in it.
-		cfg.problems = append(cfg.problems, "CASPIO_BROKER or CASPIO_TOKENS (the binding for the token state: a TokenBroker Durable Object, or a KV namespace) is unusable: "+err.Error())
+		cfg.problems = append(cfg.problems, "the token store (CASPIO_BROKER, a TokenBroker Durable Object) is unusable: "+err.Error())
 		return p
 	}
 	c, err := client.New(cfg.caspio, client.Options{
@@ -180,15 +180,12 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request) (int, string, stri
 	if rest == "" || rest == "/" {
 		return writeError(w, http.StatusNotFound, "not_found", "give a Caspio resource path after "+prefixOrRoot(cfg.prefix)+", e.g. "+cfg.prefix+"/tables"), "-", caller
 	}
-	segments, why := pathSegments(rest)
+	// The core's path rules (caspio.ParseResourcePath), which the JS proxy asks too.
+	segments, why := caspio.ParseResourcePath(rest)
 	if why != "" {
 		return writeError(w, http.StatusBadRequest, "bad_path", "the path "+why), "-", caller
 	}
-	encoded := make([]string, len(segments))
-	for i, s := range segments {
-		encoded[i] = encodeSegment(s)
-	}
-	ref := "/" + strings.Join(encoded, "/")
+	ref := caspio.ResourceRef(segments)
 	if r.URL.RawQuery != "" {
 		ref += "?" + r.URL.RawQuery
 	}
@@ -201,7 +198,7 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request) (int, string, stri
 	path, _, _ := strings.Cut(target[len(cfg.flow.ResourceBase()):], "?")
 	var resource []string // the REST base itself has no segment
 	if path != "" && path != "/" {
-		if resource, why = pathSegments(path); why != "" {
+		if resource, why = caspio.ParseResourcePath(path); why != "" {
 			return writeError(w, http.StatusBadRequest, "bad_path", "the path "+why), "-", caller
 		}
 	}
@@ -349,9 +346,9 @@ func readBody(r *http.Request) ([]byte, int, string) {
 	return buf[:n], 0, ""
 }
 
-// writeUpstreamError answers a request that got no response from Caspio: the token
-// endpoint refused the credentials (400, 401: 502), was down (429, 5xx: 503), or the
-// request failed or timed out.
+// writeUpstreamError answers a request that got no response from Caspio: it timed out
+// (504), or its token request failed, answered as the core's ProxyTokenFailure says (the
+// JS proxy asks it too).
 func writeUpstreamError(w http.ResponseWriter, err error) int {
 	var oe *caspio.OAuthError
 	var re *caspio.ResponseError
@@ -365,36 +362,18 @@ func writeUpstreamError(w http.ResponseWriter, err error) int {
 	case errors.As(err, &ae):
 		status = ae.Status
 	}
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
+	if errors.Is(err, context.DeadlineExceeded) {
 		return writeError(w, http.StatusGatewayTimeout, "caspio_timeout", "Caspio did not answer in time")
-	case oe != nil && (status == 400 || status == 401):
-		code := oe.ErrorCode
-		if !isErrorCode(code) {
-			code = "HTTP " + strconv.Itoa(status)
-		}
-		return writeError(w, http.StatusBadGateway, "caspio_auth_failed", "Caspio refused the proxy's credentials ("+code+")")
-	case status == 429 || status >= 500:
-		return writeError(w, http.StatusServiceUnavailable, "caspio_unavailable", "Caspio's token endpoint is unavailable (HTTP "+strconv.Itoa(status)+"); try again later")
-	case status != 0:
-		return writeError(w, http.StatusBadGateway, "caspio_unreachable", "the token request to Caspio failed (HTTP "+strconv.Itoa(status)+")")
-	default:
-		return writeError(w, http.StatusBadGateway, "caspio_unreachable", "the request to Caspio failed")
 	}
+	answer, code, message := caspio.ProxyTokenFailure(status, oe != nil, oauthCode(oe))
+	return writeError(w, answer, code, message)
 }
 
-// isErrorCode reports whether s looks like an OAuth error code ("invalid_client"), which
-// may then be shown.
-func isErrorCode(s string) bool {
-	if s == "" || len(s) > 40 {
-		return false
+func oauthCode(oe *caspio.OAuthError) string {
+	if oe == nil {
+		return ""
 	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('a' <= c && c <= 'z' || c == '_') {
-			return false
-		}
-	}
-	return true
+	return oe.ErrorCode
 }
 
 func prefixOrRoot(prefix string) string {

@@ -3,7 +3,7 @@
 // client: the Proxy that serves an env's requests. Every problem is noted by the variable
 // at fault and what is wrong with its shape, never with its value (a secret may have been
 // put in the wrong variable); the core's configuration errors are written that way too.
-import { createClient, kvStorage, brokerStorage, CaspioConfigError } from 'caspio-auth';
+import { createClient, kvStorage, brokerStorage, proxyRules, CaspioConfigError } from 'caspio-auth';
 import { parseRule, READ_METHODS } from './rules.js';
 
 const DEFAULT_PREFIX = '/caspio';
@@ -31,7 +31,8 @@ const encoder = new TextEncoder();
  * @typedef {import('./callers.js').Access} Access
  * @typedef {{problems: string[], prefix: string, keys: Uint8Array[], access: Access | null,
  *   origins: Set<string>, rules: Rule[], hasPublic: boolean, methods: string,
- *   client: import('caspio-auth').CaspioClient | null, resourceBase: string}} Proxy
+ *   client: import('caspio-auth').CaspioClient | null, resourceBase: string,
+ *   paths: import('caspio-auth').ProxyRules}} Proxy
  *   problems: what is wrong with the configuration, values left out; when there is any, no
  *   request is forwarded, but callers are still authenticated with what could be read.
  *   resourceBase: the client's REST base, which the URLs it resolves start with.
@@ -48,6 +49,7 @@ export async function loadProxy(env) {
   const text = (/** @type {string} */ name) => (typeof env[name] === 'string' ? /** @type {string} */ (env[name]).trim() : '');
   /** @type {string[]} */
   const problems = [];
+  const paths = await proxyRules(); // the core's path rules and error mapping, for the rules and every request
 
   let prefix = parsePrefix(text('PROXY_PREFIX'));
   if (typeof prefix !== 'string') {
@@ -85,7 +87,7 @@ export async function loadProxy(env) {
   const rules = [];
   const allow = splitList(text('PROXY_ALLOW'));
   for (const [i, entry] of allow.entries()) {
-    const rule = parseRule(entry);
+    const rule = parseRule(entry, paths);
     const where = `PROXY_ALLOW rule ${i + 1}`;
     if (typeof rule === 'string') {
       problems.push(`${where} ${rule}`);
@@ -115,7 +117,7 @@ export async function loadProxy(env) {
     problems, prefix, keys, access, origins, rules,
     hasPublic: rules.some((r) => r.callers.has('public')),
     methods: [...new Set(rules.map((r) => r.method))].join(', '),
-    client: null, resourceBase: '',
+    client: null, resourceBase: '', paths,
   };
 
   /** @type {import('caspio-auth').ClientOptions} */
@@ -142,7 +144,12 @@ export async function loadProxy(env) {
     // binding: both may be logged as they are.
     if (err instanceof CaspioConfigError) {
       const variable = /** @type {Record<string, string>} */ (VARIABLE_OF_OPTION)[err.field] ?? 'CASPIO_ACCOUNT';
-      problems.push(`${variable} ${err.message.replace(/^caspio-auth: option \w+: /, '')}`);
+      // wrangler.jsonc ships placeholders in angle brackets: say so, not what a value is made of.
+      if (/^<.*>$/s.test(text(variable))) {
+        problems.push(`${variable} still holds the placeholder of wrangler.jsonc (text in angle brackets); replace it with ${variable === 'CASPIO_CLIENT_ID' ? "the Client ID of the account's Web services profile" : 'the value it describes'}`);
+      } else {
+        problems.push(`${variable} ${err.message.replace(/^caspio-auth: option \w+: /, '')}`);
+      }
     } else if (err instanceof TypeError) {
       problems.push(err.message.replace(/^caspio-auth: /, ''));
     } else {

@@ -22,8 +22,9 @@ const PASSED_RESPONSE_HEADERS = ['content-type', 'x-caspio-request-id', 'retry-a
  * @param {Request} request
  * @param {string} ref the reference the client resolved for the rules (resolveResource)
  * @param {Headers} headers the CORS headers of the answer so far
+ * @param {import('caspio-auth').ProxyRules} rules the core's answer to a failed token request
  */
-export async function forward(client, request, ref, headers) {
+export async function forward(client, request, ref, headers, rules) {
   const method = request.method;
   /** @type {ArrayBuffer | undefined} */
   let body;
@@ -51,14 +52,9 @@ export async function forward(client, request, ref, headers) {
     if (e?.name === 'TimeoutError') return jsonError(504, 'caspio_timeout', 'Caspio did not answer in time', headers);
     if (err instanceof CaspioURLError) return jsonError(400, 'bad_path', 'the path is not a resource path of the configured Caspio REST API version', headers);
     const status = err instanceof CaspioOAuthError || err instanceof CaspioResponseError || err instanceof CaspioAPIError ? err.status : 0;
-    if (err instanceof CaspioOAuthError && (status === 400 || status === 401)) {
-      const code = /^[a-z_]{1,40}$/.test(err.error) ? err.error : `HTTP ${status}`;
-      return jsonError(502, 'caspio_auth_failed', `Caspio refused the proxy's credentials (${code})`, headers);
-    }
-    if (status === 429 || status >= 500) {
-      return jsonError(503, 'caspio_unavailable', `Caspio's token endpoint is unavailable (HTTP ${status}); try again later`, headers);
-    }
-    return jsonError(502, 'caspio_unreachable', status === 0 ? 'the request to Caspio failed' : `the token request to Caspio failed (HTTP ${status})`, headers);
+    // The core's mapping (caspio.ProxyTokenFailure), as the Go proxy's.
+    const answer = rules.tokenFailure(status, err instanceof CaspioOAuthError, err instanceof CaspioOAuthError ? err.error : '');
+    return jsonError(answer.status, answer.code, answer.message, headers);
   }
   for (const name of PASSED_RESPONSE_HEADERS) {
     const v = res.headers.get(name);

@@ -31,7 +31,7 @@
 // request to Caspio, the body counted as it streams) and errors.js (the JSON errors).
 import { loadProxy } from './config.js';
 import { authenticate } from './callers.js';
-import { pathSegments, resolveResource } from './paths.js';
+import { resolveResource } from './paths.js';
 import { matches } from './rules.js';
 import { forward } from './forward.js';
 import { jsonError } from './errors.js';
@@ -145,11 +145,12 @@ async function serve(p, request) {
   if (rest === '' || rest === '/') {
     return { response: jsonError(404, 'not_found', `give a Caspio resource path after ${p.prefix}/, e.g. ${p.prefix}/tables`, headers), route: '-', caller };
   }
-  const segments = pathSegments(rest);
-  if (typeof segments === 'string') return { response: jsonError(400, 'bad_path', `the path ${segments}`, headers), route: '-', caller };
+  // The core's path rules (as the Go proxy's): the segments, and the path spelled for Caspio.
+  const checked = p.paths.parsePath(rest);
+  if ('problem' in checked) return { response: jsonError(400, 'bad_path', `the path ${checked.problem}`, headers), route: '-', caller };
   // The client resolves the path on the REST base, as it will when it sends it: the rules
   // match the resource path Caspio gets.
-  const resolved = resolveResource(/** @type {import('caspio-auth').CaspioClient} */ (p.client), p.resourceBase, segments, url.search);
+  const resolved = resolveResource(/** @type {import('caspio-auth').CaspioClient} */ (p.client), p.paths, p.resourceBase, checked.ref, url.search);
   if (typeof resolved === 'string') return { response: jsonError(400, 'bad_path', `the path ${resolved}`, headers), route: '-', caller };
   const { ref, path, resource } = resolved;
   const matching = p.rules.filter((r) => matches(r, request.method, resource));
@@ -158,6 +159,6 @@ async function serve(p, request) {
     if (!authenticated) return { response: unauthenticated(), route: path, caller };
     return { response: jsonError(403, 'forbidden', `${request.method} on this path is not allowed to this caller by PROXY_ALLOW`, headers), route: path, caller };
   }
-  return { response: await forward(/** @type {import('caspio-auth').CaspioClient} */ (p.client), request, ref, headers), route: path, caller };
+  return { response: await forward(/** @type {import('caspio-auth').CaspioClient} */ (p.client), request, ref, headers, p.paths), route: path, caller };
 }
 

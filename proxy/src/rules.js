@@ -1,7 +1,6 @@
 // @ts-check
 // The PROXY_ALLOW rules: parsing "CALLERS METHOD /path" and matching a rule against a
 // request's method and resource path.
-import { firstBadChar } from './paths.js';
 
 /**
  * @typedef {'key' | 'access' | 'public'} CallerKind
@@ -17,9 +16,11 @@ export const READ_METHODS = new Set(['GET', 'HEAD']);
  * segments). Returns what is wrong with it as a string, without quoting it (a secret put
  * in the wrong variable must not reach a log).
  * @param {string} text
+ * @param {import('caspio-auth').ProxyRules} paths the core's path rules: a literal
+ *   segment may hold only what a resource name needs
  * @returns {Rule | string}
  */
-export function parseRule(text) {
+export function parseRule(text, paths) {
   const fields = text.split(/\s+/).filter((f) => f !== '');
   if (fields.length !== 3) return `has ${fields.length} field${fields.length === 1 ? '' : 's'}; write "CALLERS METHOD /path", e.g. "key GET /tables/Orders/records"`;
   const callers = parseCallers(fields[0]);
@@ -36,7 +37,7 @@ export function parseRule(text) {
     if (seg === '**' && i !== segments.length - 1) return `has ** as ${where}, before the last segment`;
     if (seg === '*' || seg === '**') continue;
     if (seg.includes('*')) return `has * inside ${where}; * and ** stand for whole segments`;
-    const bad = firstBadChar(seg);
+    const bad = paths.badChar(seg);
     if (bad !== null) return `has ${bad.what} in ${where} at position ${bad.at}`;
   }
   return { callers, method, segments };

@@ -1,11 +1,12 @@
 // Builds the baseline the budgets compare against: an empty syscall/js program, by the
-// same toolchain and flags as caspio.wasm.
+// same toolchain and flags as caspio.wasm (build.sh).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export function buildEmptyWasm() {
+// names: keep the name section (no -s -w), for size-profile.mjs.
+export function buildEmptyWasm({ names = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'caspio-empty-'));
   try {
     writeFileSync(join(dir, 'go.mod'), 'module empty\n\ngo 1.26\n');
@@ -15,7 +16,7 @@ export function buildEmptyWasm() {
       '\tjs.Global().Get("__empty_ready__").Invoke(js.FuncOf(func(js.Value, []js.Value) any { return nil }))',
       '\tselect {}', '}', '',
     ].join('\n'));
-    execFileSync('go', ['build', '-trimpath', '-buildvcs=false', '-ldflags=-s -w -buildid=', '-o', 'empty.wasm', '.'],
+    execFileSync('go', ['build', '-trimpath', '-buildvcs=false', '-gcflags=all=-l', names ? '-ldflags=-buildid=' : '-ldflags=-s -w -buildid=', '-o', 'empty.wasm', '.'],
       { cwd: dir, env: { ...process.env, GOOS: 'js', GOARCH: 'wasm' } });
     return readFileSync(join(dir, 'empty.wasm'));
   } finally {

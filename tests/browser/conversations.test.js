@@ -35,6 +35,9 @@ const FOLLOWED = [
   'redirect off the resource origin and back', 'redirect 303 after a POST: a GET without the body',
   'redirect 302 after a POST: a GET; 302 after a PUT: kept', 'redirect 308 keeps the method and the body',
   'resource reference off the REST base: refused before any step',
+  // The browser follows it itself; the send result says where the 401 came from, and the
+  // core hands it back without a refresh, as where the core follows the redirect.
+  'redirect on the origin but off the REST base: no bearer token',
 ];
 
 test('the conversation vectors in Chromium: scripted as in Node, and redirects through the browser\'s fetch', async (t) => {
@@ -54,7 +57,7 @@ test('the conversation vectors in Chromium: scripted as in Node, and redirects t
     assert.deepEqual(outcomes(scripted), outcomes(node), 'the same cases and outcomes as in Node');
 
     const byName = Object.fromEntries(platform.map((r) => [r.name, r]));
-    assert.equal(platform.length, files['redirects.json'].cases.length);
+    assert.equal(platform.length, files['redirects.json'].cases.filter((c) => !c.core_only).length);
     for (const name of FOLLOWED) assert.ok(byName[name]?.ok, `${name}: ${byName[name]?.message}`);
     const differ = platform.filter((r) => !r.ok).map((r) => `${r.name}: ${r.message}`);
     t.diagnostic(`${scripted.length} cases scripted, as in Node; redirects through the browser's fetch: ${platform.length - differ.length} as in the core, ${differ.length} as browsers do:\n${differ.join('\n')}`);

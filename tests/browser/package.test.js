@@ -390,3 +390,66 @@ test('loading the package leaves no globalThis.Go, fs, process or path behind, a
     await context.close();
   }
 });
+
+test('records in Chromium: all 2,500 Orders in key order, a 429 mid-read recovered, break fetches no further page', async () => {
+  await sandbox.reset();
+  const context = await browser.newContext();
+  try {
+    const { page, errors } = await openPage(context, 'unbundled.html');
+    const before = (await sandbox.stats()).resource_requests;
+    const keys = await page.evaluate(async () => {
+      const out = [];
+      for await (const row of globalThis.client.records('Orders')) out.push(row.PK_ID);
+      return out;
+    });
+    assert.equal(keys.length, 2500);
+    assert.ok(keys.every((k, i) => k === i + 1), 'every PK_ID once, in order');
+    assert.equal((await sandbox.stats()).resource_requests - before, 3);
+
+    await sandbox.fault({ route: '/rest/v2/tables/Orders/records', status: 429, retry_after: '0' });
+    const n = await page.evaluate(async () => (await globalThis.client.records('Orders', { where: "Status = 'Shipped'" }).toArray()).length);
+    assert.ok(n > 0);
+
+    const start = (await sandbox.stats()).resource_requests;
+    await page.evaluate(async () => {
+      let i = 0;
+      for await (const row of globalThis.client.records('Orders', { pageSize: 100 })) if (row && ++i === 150) break;
+    });
+    assert.equal((await sandbox.stats()).resource_requests - start, 2);
+    // The browser logs the 429 it was answered; nothing else may fail.
+    assert.deepEqual(errors.filter((e) => !e.includes('status of 429')), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('webStorage keeps the newer state by the core\'s rule: a message that is no state never replaces a stored one', async () => {
+  await sandbox.reset();
+  const context = await browser.newContext();
+  try {
+    const { page, errors } = await openPage(context, 'unbundled.html', { storage: 'memory', fetch: '0' });
+    const seen = await page.evaluate(async ({ url, id, secret }) => {
+      const { createClient, webStorage, webStorageKey } = globalThis.caspio;
+      const client = await createClient({ integrationUrl: url, clientId: id, clientSecret: secret, storage: webStorage(localStorage) });
+      const key = webStorageKey(client);
+      const first = (await client.token()).accessToken;
+      // Another "tab" announces JSON that counts many token requests but is no state the
+      // core reads: the core says the stored state is the newer, so it stays.
+      const other = new BroadcastChannel(key);
+      other.postMessage({ type: 'state', text: JSON.stringify({ counters: { client_credentials_requests: 99 } }) });
+      await new Promise((resolve) => { setTimeout(resolve, 100); });
+      other.close();
+      const after = (await client.token()).accessToken;
+      const stored = JSON.parse(localStorage.getItem(key) ?? 'null');
+      client.close();
+      return { key, first, after, storedToken: stored?.access_token ?? null };
+    }, { url: sandbox.url, id: CLIENT_ID, secret: CLIENT_SECRET });
+    assert.equal(seen.key, `caspio-auth:${sandbox.url}/oauth/token#${CLIENT_ID}`, 'webStorageKey names the key webStorage uses');
+    assert.equal(seen.after, seen.first, 'the token in use is kept');
+    assert.equal(seen.storedToken, seen.first, 'and so is the stored state');
+    assert.deepEqual(await tokenRequests(), { client_credentials: 1, refresh_token: 0 }, 'no second login');
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});

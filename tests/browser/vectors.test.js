@@ -21,6 +21,7 @@ const GO_TESTS = {
   'api_errors.json': 'TestVectorsAPIErrors',
   'config.json': 'TestVectorsConfig',
   'decisions.json': 'TestVectorsDecisions',
+  'records.json': 'TestVectorsRecords',
   'resolve.json': 'TestVectorsResolve',
   'retry_after.json': 'TestVectorsRetryAfter',
   'states.json': 'TestVectorsStates',

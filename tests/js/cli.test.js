@@ -2,7 +2,7 @@
 // with its configuration in the environment.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,16 +136,22 @@ test('records --where and --limit; one page prints no progress', async () => {
   assert.deepEqual(JSON.parse(none.stdout), []);
 });
 
-test('usage errors exit 2', async () => {
+test('usage errors exit 2, quoting what was typed where it cannot be a credential', async () => {
   const cases = [
     [[], /Usage:/],
-    [['frobnicate'], /unknown command \(10 characters: letters\)/],
+    [['frobnicate'], /unknown command "frobnicate"; the commands are token, fetch and records/],
+    [['recrods', 'Orders'], /unknown command "recrods" \(did you mean records\?\)/],
     [['records'], /records takes one TABLE/],
-    [['records', 'Orders', '--format', 'xml'], /--format: use jsonl or json, not 3 characters: letters/],
+    [['records', 'Orders', '--wher', 'x'], /records: unknown option "--wher" \(did you mean --where\?\) \(see caspio-auth records --help\)/],
+    [['records', 'Orders', '--format', 'xml'], /--format: use jsonl or json, not "xml"/],
+    [['records', 'Orders', '--limit', 'ten'], /--limit: expected a whole number of 1 or more, got "ten"/],
     [['records', 'Orders', '--limit', '5000'], /add --all/],
     [['fetch'], /fetch takes one PATH/],
+    [['fetch', '-X', 'G/T', 'tables'], /-X: expected a method such as GET, POST, PUT or DELETE, got "G\/T"/],
     [['fetch', '-H', 'no-colon', 'tables'], /expected 'Name: value'/],
-    [['token', '--bogus'], /an unknown option \(argument 2, 7 characters: letters and punctuation\)/],
+    [['token', '--bogus'], /token: unknown option "--bogus"/],
+    [['token', '--jsn'], /token: unknown option "--jsn" \(did you mean --json\?\)/],
+    [['token', '--client-ib', 'x'], /unknown option "--client-ib" \(did you mean --client-id\?\)/],
     [['fetch', 'https://elsewhere.example/rest/v2/tables'], /not on the resource endpoint/],
   ];
   for (const [args, message] of cases) {
@@ -155,18 +161,30 @@ test('usage errors exit 2', async () => {
   }
 });
 
-test('usage and configuration errors never show an argument, which may be a credential', async () => {
+test('configuration errors quote enumerated values and name the options', async () => {
+  const r = await run(['token', '--api-version', 'v4']);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /option apiVersion: is not a Caspio REST API version \("v4"\); use "v2" or "v3"/);
+  const none = await run(['token'], { CASPIO_INTEGRATION_URL: '' });
+  assert.equal(none.code, 3, none.stderr);
+  assert.match(none.stderr, /option account: no endpoint is configured; set account \(e\.g\. "c1abc123"\), integrationUrl, or tokenUrl and resourceUrl/);
+});
+
+test('usage and configuration errors never show a value that may be a credential', async () => {
   const token = 'Zq8vKx1mN0pQ';
+  const long = `${token}${token}${token}/+a`; // longer than any name, as Caspio's secrets are
   const usage = [
-    [['fetch', '-H', `Authorization Bearer ${token}`, 'tables'], /-H \(header 1\): expected 'Name: value', but it has no ":"/],
+    [['fetch', '-H', `Authorization Bearer ${token}`, 'tables'], /-H \(header 1\): expected 'Name: value', but it has no ":" \(33 characters: letters, digits and spaces\)/],
     [['fetch', '-H', `Authorization Bearer ${token}: x`, 'tables'], /-H \(header 1\): the name has a space at character 14 of 33/],
     [['fetch', '-H', 'Accept: application/json', '-H', `${token}`, 'tables'], /-H \(header 2\)/],
-    [['fetch', '-X', `GET ${token}`, 'tables'], /-X: expected a method/],
-    [[token], /unknown command/],
-    [['token', `--${token}=1`], /an unknown option \(argument 2, 14 characters: letters, digits and punctuation\)/],
-    [['token', `-${token}`], /an unknown option \(argument 2/],
-    [['records', 'Orders', '--format', token], /--format/],
-    [['records', 'Orders', '--limit', token], /--limit/],
+    [['fetch', '-X', `GET ${token}=`, 'tables'], /-X: expected a method/],
+    [['token', token], /token takes no arguments, but was given one \(12 characters: letters and digits\)/],
+    [[long], /unknown command \(39 characters: letters, digits and punctuation\)/],
+    [['token', `--json=${token}`], /--json/],
+    [['token', `--client-secrt=${token}`], /unknown option "--client-secrt"/],
+    [['records', 'Orders', '--format', long], /--format: use jsonl or json, not 39 characters/],
+    [['records', 'Orders', '--limit', `${token}+`], /--limit: expected a whole number of 1 or more, got 13 characters/],
+    [['records', 'Orders', '--where', `${token}'`, 'x'], /records takes one TABLE/],
     [['fetch', '-d', `@/nonexistent/${token}`, 'tables'], /-d @FILE: no such file/],
   ];
   for (const [args, message] of usage) {
@@ -177,8 +195,8 @@ test('usage and configuration errors never show an argument, which may be a cred
   }
   const config = [
     [['token', '--account', `${token}-1`], /option account: is not a Caspio account ID/],
-    [['token', '--api-version', token], /option apiVersion: is not a Caspio REST API version \(12 characters: letters and digits\)/],
-    [['token', '--credentials', token], /option credentials:/],
+    [['token', '--api-version', long], /option apiVersion: is not a Caspio REST API version \(39 characters: letters, digits and punctuation\)/],
+    [['token', '--credentials', long], /option credentials:/],
     [['token', '--client-id', `${token} x`], /option clientId: has a space at character 13 of 14/],
     [['token', '--integration-url', `https://id-1:${token.slice(0, 6)}/${token.slice(6)}@c1abc123.caspio.com`], /option integrationUrl: has "@" at character/],
     [['token', '--token-url', token, '--resource-url', 'https://c1abc123.caspio.com/rest/v2'], /option tokenUrl: is not an absolute URL/],
@@ -192,6 +210,21 @@ test('usage and configuration errors never show an argument, which may be a cred
     assert.ok(!r.stderr.toLowerCase().includes(token.slice(0, 6).toLowerCase()), `${args.join(' ')} shows the value: ${r.stderr}`);
     assert.ok(!r.stderr.includes(token.slice(6)), `${args.join(' ')} shows the value: ${r.stderr}`);
   }
+});
+
+test('a closed standard output ends the command quietly', async () => {
+  // 2,500 records are far more than a pipe holds: the reader closes after the first chunk,
+  // and the next write fails with EPIPE while the command is still paging.
+  const child = spawn(process.execPath, [cli, 'records', 'Orders', '--all'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  let first = '';
+  await new Promise((resolve) => child.stdout.once('data', (d) => { first = String(d); resolve(); }));
+  child.stdout.destroy();
+  const code = await new Promise((resolve) => child.on('close', (c) => resolve(c)));
+  assert.match(first, /^\{"PK_ID"/);
+  assert.equal(code, 0, stderr);
+  assert.doesNotMatch(stderr, /EPIPE|Error|at /, 'no crash and no error message');
 });
 
 test('the client secret is never taken from a flag', async () => {

@@ -24,10 +24,31 @@ test('the package resolves to the Node entry and its version', async () => {
 test('unknown options are a TypeError naming them', async () => {
   await assert.rejects(createClient(sandbox.options({ clientSecrt: 'x', tokenTTL: 5 })), (err) => {
     assert.ok(err instanceof TypeError);
-    assert.match(err.message, /unknown options clientSecrt, tokenTTL/);
+    assert.match(err.message, /unknown options "clientSecrt" \(did you mean clientSecret\?\), "tokenTTL"; the options are account, /);
     return true;
   });
-  await assert.rejects(createClient(sandbox.options({ client_secret: 'x' })), /client_secret \(did you mean clientSecret\?\)/);
+  await assert.rejects(createClient(sandbox.options({ client_secret: 'x' })), /"client_secret" \(did you mean clientSecret\?\)/);
+  await assert.rejects(createClient(sandbox.options({ IntegrationURL: 'x' })), /"IntegrationURL" \(did you mean integrationUrl\?\)/);
+});
+
+test('configuration errors name the JS options, not the Go fields', async () => {
+  const cases = [
+    [{ clientId: 'id', clientSecret: 's' }, 'caspio-auth: option account: no endpoint is configured; set account (e.g. "c1abc123"), integrationUrl, or tokenUrl and resourceUrl'],
+    [{ account: 'c1abc123', integrationUrl: 'https://c1abc123.caspio.com', clientId: 'id', clientSecret: 's' },
+      'caspio-auth: option account: more than one of account, integrationUrl and tokenUrl/resourceUrl is set; set exactly one of them'],
+    [{ tokenUrl: 'https://c1abc123.caspio.com/oauth/token', clientId: 'id', clientSecret: 's' },
+      'caspio-auth: option resourceUrl: is empty while tokenUrl is set; set both tokenUrl and resourceUrl, as the Web services profile shows them'],
+    [{ account: 'c1abc123', apiVersion: 'v4', clientId: 'id', clientSecret: 's' },
+      'caspio-auth: option apiVersion: is not a Caspio REST API version ("v4"); use "v2" or "v3"'],
+  ];
+  for (const [options, message] of cases) {
+    await assert.rejects(createClient(options), (err) => {
+      assert.ok(err instanceof CaspioConfigError, String(err));
+      assert.equal(err.message, message);
+      assert.doesNotMatch(err.message, /\b(Account|IntegrationURL|TokenURL|ResourceURL|APIVersion)\b/);
+      return true;
+    });
+  }
 });
 
 test('wrong option types are a TypeError naming the option and the fix', async () => {
@@ -82,8 +103,9 @@ test('a secret pasted into the wrong option is shown by no config error', async 
     [{ integrationUrl: `https://id-1:${pasted}@c1abc123.caspio.com` }, 'integrationUrl'],
     [{ tokenUrl: pasted, resourceUrl: 'https://c1abc123.caspio.com/rest/v2' }, 'tokenUrl'],
     [{ tokenUrl: 'https://c1abc123.caspio.com/oauth/token', resourceUrl: `https://c1abc123.caspio.com:${pasted}` }, 'resourceUrl'],
-    [{ account: 'c1abc123', apiVersion: pasted }, 'apiVersion'],
-    [{ account: 'c1abc123', credentials: pasted }, 'credentials'],
+    // An API version or placement is quoted up to 24 characters (input.go); a secret is longer.
+    [{ account: 'c1abc123', apiVersion: pasted + pasted }, 'apiVersion'],
+    [{ account: 'c1abc123', credentials: pasted + pasted }, 'credentials'],
     [{ account: 'c1abc123', clientId: `${pasted} ` }, 'clientId'],
   ];
   for (const [extra, field] of cases) {
@@ -269,6 +291,11 @@ test('apiErrorFromResponse reads Caspio errors', async () => {
   assert.equal(plain.Message, 'Bad Gateway');
   assert.equal(plain.RequestId, 'r-1');
   await assert.rejects(apiErrorFromResponse({}), TypeError);
+  // A success is no error: refused, and its body is left to the caller.
+  const okRes = await client.fetch('tables');
+  assert.equal(okRes.status, 200);
+  await assert.rejects(apiErrorFromResponse(okRes), (err) => err instanceof TypeError && /status is 200, a success, not an error/.test(err.message));
+  assert.ok(Array.isArray((await okRes.json()).Result), 'the body is still there');
   client.close();
 });
 
@@ -422,7 +449,28 @@ test('hold: "login" refuses logins but refreshes; "all" refuses every token requ
   await assert.rejects(all.refresh(), { code: 'TOKEN_REQUEST_HELD' });
   assert.equal((await held.refresh()).refreshes, 1, 'hold "login" lets a refresh go');
   assert.deepEqual((await sandbox.stats()).token_requests, { client_credentials: 1, refresh_token: 1 });
-  await assert.rejects(createClient(sandbox.options({ hold: 'some' })), (err) => err instanceof CaspioConfigError && err.field === 'hold');
+  await assert.rejects(createClient(sandbox.options({ hold: 'some' })), (err) => err instanceof CaspioConfigError && err.field === 'hold' &&
+    err.message === 'caspio-auth: option hold: is not a kind of token request to hold ("some"); use "login", "all", or "" to hold none');
   held.close();
   all.close();
+});
+
+test('a client that holds every token request needs no secret; any other does', async () => {
+  const storage = memoryStorage();
+  const free = await createClient(sandbox.options({ storage }));
+  const first = await free.token();
+  free.close();
+  const { clientSecret, ...withoutSecret } = sandbox.options({ storage });
+  assert.ok(clientSecret);
+  const all = await createClient({ ...withoutSecret, hold: 'all' });
+  try {
+    assert.equal((await all.token()).accessToken, first.accessToken, 'the stored token serves');
+    await assert.rejects(all.refresh(), { code: 'TOKEN_REQUEST_HELD' });
+  } finally {
+    all.close();
+  }
+  for (const hold of [undefined, 'login']) {
+    await assert.rejects(createClient({ ...withoutSecret, ...(hold ? { hold } : {}) }), (err) => err instanceof CaspioConfigError && err.field === 'clientSecret' &&
+      err.message === 'caspio-auth: option clientSecret: is empty; copy the Client Secret from the account\'s Web services profile; a client may go without it only if it holds every token request (hold "all")');
+  }
 });

@@ -59,7 +59,7 @@ test('the browser and Workers entries import no node: module; package.json maps 
   assert.deepEqual(root, { types: './index.d.ts', workerd: './workerd.js', node: './node.js', browser: './browser.js', default: './browser.js' });
   const version = (await import(new URL('version.js', js))).VERSION;
   assert.equal(pkg.version, version);
-  for (const file of pkg.files) await readFile(new URL(file, js)).catch(() => assert.fail(`package.json lists ${file}, which is missing`));
+  for (const file of pkg.files) await stat(new URL(file, js)).catch(() => assert.fail(`package.json lists ${file}, which is missing`));
 });
 
 test('fileStorage throws with the fix outside Node', async () => {

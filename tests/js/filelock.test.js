@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -35,19 +35,6 @@ async function freshDir() {
   const d = join(dir, `case-${++n}`);
   await mkdir(d, { recursive: true, mode: 0o700 });
   return d;
-}
-
-/** Runs jobs with at most limit of them at once. */
-async function pool(limit, jobs) {
-  const results = new Array(jobs.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < jobs.length) {
-      const i = next++;
-      results[i] = await jobs[i]();
-    }
-  }));
-  return results;
 }
 
 /**
@@ -130,33 +117,60 @@ test('a Go and a Node process starting cold on one file log in once: 50 rounds, 
   assert.equal(notOne, 0, `${notOne} of 50 rounds did not log in exactly once; logins per round: ${logins.join(' ')}`);
 });
 
-test('a lock holder killed at any moment costs the next client no wait', async (t) => {
-  const kills = 40;
-  const waits = { go: [], node: [] };
-  const lanes = await Promise.all([0, 1].map(async () => join(await freshDir(), 'token.json')));
-  await pool(2, Array.from({ length: kills * 2 }, (_, i) => async () => {
-    const runtime = i % 2 === 0 ? 'node' : 'go';
-    const path = lanes[Math.floor(i / 2) % 2];
-    await killMidway(runtime, path, 'lock');
-    const t0 = performance.now();
-    let release;
-    try {
-      release = await fileStorage(path, { lockTimeout: 3000 }).lock();
-    } catch (err) {
-      waits[runtime].push(Infinity);
-      return;
-    }
-    waits[runtime].push(performance.now() - t0);
-    await release();
-  }));
-  const max = (a) => Math.max(...a);
-  t.diagnostic(`next lock after a killed holder, ms: node max ${max(waits.node).toFixed(1)}, go max ${max(waits.go).toFixed(1)}`);
-  for (const runtime of ['node', 'go']) {
-    assert.equal(waits[runtime].length, kills);
-    const slow = waits[runtime].filter((ms) => ms > 1000);
-    assert.deepEqual(slow, [], `${slow.length} of ${kills} killed ${runtime} holders stalled the next lock`);
+/**
+ * Takes the lock of path after its holder was killed, and returns what the holder had left:
+ * 'none' (no lock) or 'dead' (the whole owner record of a process that is gone), the two
+ * things docs/token-file.md takes over at once. Anything else fails the test. lock() looks at
+ * its deadline only while it honours a lock, so a lock taken over at once is taken whatever
+ * the machine's load, and one the rules honoured instead (2 s for an unreadable record, 10 s
+ * for a live holder's) makes it throw at the lock's timeout: that decides, not a stopwatch.
+ */
+async function takeOverAtOnce(path) {
+  let text = null;
+  try {
+    text = await readFile(path + '.lock', 'utf8');
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw err;
   }
-  for (const path of lanes) assert.deepEqual(await leftovers(join(path, '..')), []);
+  let left = 'none';
+  if (text !== null) {
+    const owner = JSON.parse(text); // a half-written record would not parse
+    assert.equal(owner.host, hostname());
+    assert.ok(typeof owner.nonce === 'string' && owner.nonce !== '', 'the record has its nonce');
+    assert.ok(Number.isInteger(owner.pid) && owner.pid > 0, `the record has a pid: ${owner.pid}`);
+    assert.ok(!alive(owner.pid), `the lock names process ${owner.pid}, which should be gone`);
+    left = 'dead';
+  }
+  await (await fileStorage(path).lock({ policy: { timeout_ms: 3000 } }))();
+  return left;
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+
+test('a lock holder killed at any moment costs the next client no wait', async (t) => {
+  // One file per runtime, one holder at a time on each: the next lock() meets only what the
+  // killed holder left, never a live holder (whose lock it would rightly wait for).
+  const kills = 40;
+  const left = { node: [], go: [] };
+  await Promise.all(['node', 'go'].map(async (runtime) => {
+    const path = join(await freshDir(), 'token.json');
+    for (let k = 0; k < kills; k++) {
+      await killMidway(runtime, path, 'lock');
+      left[runtime].push(await takeOverAtOnce(path));
+    }
+    assert.deepEqual(await leftovers(join(path, '..')), []);
+  }));
+  const count = (a, what) => a.filter((l) => l === what).length;
+  t.diagnostic(`killed holders left, node: ${count(left.node, 'dead')} locks of a dead process, ${count(left.node, 'none')} none; `
+    + `go: ${count(left.go, 'dead')} and ${count(left.go, 'none')}; each was taken over at once`);
+  for (const runtime of ['node', 'go']) assert.equal(left[runtime].length, kills);
 });
 
 test('kill -9 of writers, 200 of Go and 200 of Node: every token file valid, no extra login, no temp file left', async (t) => {
@@ -195,9 +209,7 @@ test('kill -9 of writers, 200 of Go and 200 of Node: every token file valid, no 
       assert.deepEqual(left.filter((name) => name.includes('.tmp-')), [], 'no temporary file is left');
       // A reader that needs no lock leaves the last killed writer's lock; the next process
       // that needs it takes it over at once.
-      const t0 = performance.now();
-      await (await fileStorage(path, { lockTimeout: 3000 }).lock())();
-      assert.ok(performance.now() - t0 < 1000, `the dead writer's lock was taken over in ${performance.now() - t0} ms`);
+      await takeOverAtOnce(path);
       assert.deepEqual(await leftovers(join(path, '..')), [], 'nothing is left');
     }
     assert.deepEqual((await sandbox.stats()).token_requests, { client_credentials: lanes }, 'no login beyond the first of each file');

@@ -85,11 +85,11 @@ test('Node waits while Go holds the lock, and Go while Node holds it', async () 
   const go = await goHold(file, '5s');
   try {
     assert.equal(go.first, 'locked');
-    await assert.rejects(fileStorage(file, { lockTimeout: 300 }).lock(), /waited 300 ms for the token file lock .*shared-lock\.json\.lock \(held by process \d+/);
+    await assert.rejects(fileStorage(file).lock({ policy: { timeout_ms: 300 } }), /waited 300 ms for the token file lock .*shared-lock\.json\.lock \(held by process \d+/);
   } finally {
     assert.deepEqual(await go.release(), { code: 0, last: 'unlocked' });
   }
-  const release = await fileStorage(file, { lockTimeout: 1000 }).lock();
+  const release = await fileStorage(file).lock({ policy: { timeout_ms: 1000 } });
   let released = false;
   try {
     const waiter = await goHold(file, '300ms');

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -40,5 +41,38 @@ test('README JavaScript examples type-check against index.d.ts', async () => {
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("the READMEs' record queries return records from the sandbox", async () => {
+  const { startSandbox, CLIENT_ID, CLIENT_SECRET } = await import('./helpers/sandbox.js');
+  const sandbox = await startSandbox();
+  const home = await mkdtemp(join(tmpdir(), 'caspio-readme-'));
+  const cli = join(root, 'js', 'cli.js');
+  const env = {
+    PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: join(home, 'config'),
+    CASPIO_INTEGRATION_URL: sandbox.url, CASPIO_CLIENT_ID: CLIENT_ID, CASPIO_CLIENT_SECRET: CLIENT_SECRET,
+  };
+  try {
+    for (const file of ['README.md', 'js/README.md']) {
+      const text = await readFile(join(root, file), 'utf8');
+      // The CLI's records examples, as a shell runs them (an output redirection included).
+      const commands = text.split('\n').filter((line) => line.startsWith('npx caspio-auth records '));
+      assert.ok(commands.length > 0, `${file} shows caspio-auth records`);
+      for (const command of commands) {
+        const line = command.replace(/^npx caspio-auth/, `"${process.execPath}" "${cli}"`);
+        const { stdout } = await run('sh', ['-c', line.includes('>') ? `${line} && cat ${line.split('>').at(-1).trim()}` : line], { cwd: home, env, maxBuffer: 64 << 20 });
+        const records = JSON.parse(stdout);
+        assert.ok(Array.isArray(records) && records.length > 0, `${file}: ${command} returns no record`);
+      }
+      // The paths that the JS examples fetch with a q.where.
+      for (const [, path] of text.matchAll(/caspio\.fetch\('([^']*q\.where[^']*)'\)/g)) {
+        const { stdout } = await run(process.execPath, [cli, 'fetch', path], { cwd: home, env, maxBuffer: 64 << 20 });
+        assert.ok(JSON.parse(stdout).Result.length > 0, `${file}: caspio.fetch('${path}') returns no record`);
+      }
+    }
+  } finally {
+    await sandbox.stop();
+    await rm(home, { recursive: true, force: true });
   }
 });

@@ -14,7 +14,7 @@
 
 /** The vector files, each with its runner below. */
 export const FILES = [
-  'api_errors.json', 'config.json', 'decisions.json', 'resolve.json', 'retry_after.json',
+  'api_errors.json', 'config.json', 'decisions.json', 'records.json', 'resolve.json', 'retry_after.json',
   'states.json', 'token_requests.json', 'token_responses.json', 'unauthorized.json',
 ];
 
@@ -71,6 +71,7 @@ const OPTION_NAMES = ['account', 'integrationUrl', 'tokenUrl', 'resourceUrl', 'a
 const optionName = (field) => OPTION_NAMES.find((o) => o.toLowerCase() === field.toLowerCase()) ?? field;
 
 const RUNNERS = {
+  'records.json': playRecords,
   async 'config.json'(c, caspio) {
     let client;
     try {
@@ -394,10 +395,91 @@ function fresh(w) {
   return { version: 1, client_id: clientId, token_url: tokenUrl, counters: { client_credentials_requests: 0, refresh_token_requests: 0, logins: 0, refreshes: 0 } };
 }
 
-/** state with n more token requests of grant counted. */
+/**
+ * state with n more token requests of grant counted, as the client writes it: with the
+ * revision the core gives every state it writes, the number of its token requests.
+ */
 function countRequests(state, grant, n) {
   const key = grant === 'refresh_token' ? 'refresh_token_requests' : 'client_credentials_requests';
-  return { ...state, counters: { ...state.counters, [key]: (state.counters?.[key] ?? 0) + n } };
+  const counters = { ...state.counters, [key]: (state.counters?.[key] ?? 0) + n };
+  return { ...state, counters, revision: (counters.client_credentials_requests ?? 0) + (counters.refresh_token_requests ?? 0) };
+}
+
+/**
+ * A records case through the client's records API: a read's pages answered with records
+ * that give the case's facts (count, the last PK_ID, TotalCount), checking each request's
+ * URL and the records handed out, and that no request follows the last page; a write's URL
+ * and method; what an insert's answer makes of its row; the table or field of an API error.
+ */
+async function playRecords(c, caspio) {
+  const stored = { version: 1, client_id: 'id-1', token_url: 'https://c1abc123.caspio.com/oauth/token', counters: { client_credentials_requests: 1, refresh_token_requests: 0, logins: 1, refreshes: 0 }, access_token: 'SECRET-rec-at', obtained_at: NOW - 3_600_000, expires_at: NOW + 82_800_000, refresh_token: 'SECRET-rec-rt', refresh_issued_at: NOW - 3_600_000 };
+  const config = { account: 'c1abc123', clientId: 'id-1', clientSecret: 'SECRET-1' };
+  const base = 'https://c1abc123.caspio.com/rest/v2/';
+  const answers = [];
+  const w = await world(caspio, config, { stored, answer: () => REFUSAL });
+  const sends = [];
+  const fetch = async (url, init = {}) => {
+    sends.push({ url: String(url), method: init.method ?? 'GET' });
+    const a = answers.shift();
+    if (a === undefined) throw new Error(`a request the case does not expect: ${init.method ?? 'GET'} ${url}`);
+    if (a.status === 0) throw new TypeError('fetch failed: connection reset');
+    return new Response(a.body === undefined ? null : JSON.stringify(a.body), { status: a.status, headers: { 'Content-Type': 'application/json', 'X-Caspio-Request-ID': 'req-1' } });
+  };
+  w.client.close();
+  const client = await caspio.createClient({ ...config, storage: scriptedStorage(caspio, { text: JSON.stringify(stored) }), fetch, now: () => NOW });
+  try {
+    if (c.kind === 'read') {
+      const pages = c.pages ?? [];
+      for (const p of pages) {
+        const { count, last_key: last, total } = p.answer;
+        const start = last === '' ? 1 : Number(last) - count + 1;
+        const Result = count < 0 ? undefined : Array.from({ length: count }, (_, i) => (last === '' ? { Name: `r${i}` } : { PK_ID: start + i }));
+        answers.push({ status: 200, body: total >= 0 ? { Result, Pagination: { PageNumber: 1, PageSize: count, TotalCount: total } } : { Result } });
+      }
+      const got = [];
+      let thrown;
+      try {
+        const read = (c.source === 'views' ? client.viewRecords : client.records).call(client, c.table, c.query);
+        for await (const page of read.pages()) got.push(page.records.length);
+      } catch (err) {
+        thrown = err;
+      }
+      if (c.error) {
+        assertError(thrown, c.error.kind === 'CONFIG_INVALID' ? { ...c.error, field: thrown?.field?.toLowerCase() === c.error.field.toLowerCase() ? thrown.field : c.error.field } : c.error, caspio);
+        equal(sends.length, pages.length, 'requests before the error');
+        return;
+      }
+      if (thrown) throw thrown;
+      deepEqual(sends.map((s) => s.url), pages.map((p) => base + p.ref), 'the requests');
+      deepEqual(got, pages.map((p) => p.keep).filter((k, i) => k > 0 || i === 0), 'records handed out per page');
+    } else if (c.kind === 'write') {
+      answers.push({ status: c.op === 'insert' ? 201 : 200, body: c.op === 'insert' ? undefined : { RecordsAffected: 1, Result: [] } });
+      const call = { insert: () => client.insertRecords(c.table, [{ A: 1 }], { returnRows: c.return_rows }), update: () => client.updateRecords(c.table, c.where, { A: 1 }, { returnRows: c.return_rows }), delete: () => client.deleteRecords(c.table, c.where) }[c.op];
+      const r = await settle(call());
+      if (c.error) {
+        assertError(r.error, c.error, caspio);
+        equal(sends.length, 0, 'requests before the error');
+        return;
+      }
+      if (r.error) throw r.error;
+      deepEqual(sends, [{ url: base + c.ref, method: { insert: 'POST', update: 'PUT', delete: 'DELETE' }[c.op] }], 'the request');
+    } else if (c.kind === 'insert') {
+      answers.push({ status: c.status, body: c.status >= 200 && c.status < 300 ? undefined : { Code: 'X', Message: 'refused' } });
+      const r = await client.insertRecords('Orders', [{ A: 1 }]);
+      equal(r.results[0].outcome, c.outcome, 'outcome');
+      equal(sends.length, 1, 'requests: a POST is sent once');
+    } else if (c.kind === 'missing') {
+      answers.push({ status: c.error_api.status, body: c.error_api.body });
+      const r = await settle(client.records(c.table).toArray());
+      ok(r.error instanceof caspio.CaspioAPIError, `expected a CaspioAPIError, got ${describe(r.error)}`);
+      equal(r.error.table, c.missing.table, 'table');
+      equal(r.error.field, c.missing.field, 'field');
+    } else {
+      throw new Error(`unknown kind ${c.kind}`);
+    }
+  } finally {
+    client.close();
+  }
 }
 
 /** What status() shows of the state in memory. */

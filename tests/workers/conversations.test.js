@@ -4,7 +4,7 @@
 // runner of Node and Chromium, so that the calls of a case share their request's timers
 // and I/O. Every case that is not core_only runs, twice: one request after another, then all
 // at once, so that one Go instance serves dozens of concurrent requests, each waiting on its
-// own fetches, storage and timers (the hazard of DESIGN.md: Go never awaits). With
+// own fetches, storage and timers (the hazard of docs/design.md: Go never awaits). With
 // CASPIO_RELIABILITY_DIR set, the outcomes are written to workerd.json.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -96,10 +96,12 @@ test('the conversation vectors in workerd, a request per case', async (t) => {
   t.diagnostic(`${results.filter((r) => r.ok).length} of ${results.length} cases end as in the core`);
 });
 
-test('the conversation vectors in workerd, every case at once: one Go instance, concurrent requests', async () => {
+test('the conversation vectors in workerd, every case at once: one Go instance, concurrent requests', async (t) => {
+  // No request may wait on another's I/O: workerd cancels such a request as hung, and its
+  // case then fails here. The time taken is shown, not judged: it depends on the machine.
   const started = performance.now();
   const results = await Promise.all(cases.map(play));
   const failed = results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.message}`);
   assert.deepEqual(failed, []);
-  assert.ok(performance.now() - started < 30_000, 'no request waited on another');
+  t.diagnostic(`${results.length} concurrent cases in ${Math.round(performance.now() - started)} ms`);
 });

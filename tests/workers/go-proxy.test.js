@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Miniflare } from 'miniflare';
-import { CLIENT_SECRET, startLoggedSandbox, startWorker } from './helpers.js';
-import { bundleWorker, parseJSONC, within } from './js-proxy-helpers.js';
+import { CLIENT_SECRET, newWorkerdPid, startLoggedSandbox, startWorker, workerdPids } from './helpers.js';
+import { BROKER_PROBE, bundleWorker, parseJSONC, within } from './js-proxy-helpers.js';
 import { PROXY_KEY, checkShippedConfiguration, proxyBindings, proxySuite } from './proxy-conformance.js';
 
 const exampleDir = fileURLToPath(new URL('../../examples/go-proxy/', import.meta.url));
@@ -24,12 +24,9 @@ function buildGoProxy() {
 }
 buildGoProxy();
 
-const startGoProxy = ({ bindings, kvPersist }) => startWorker({
-  modulesRoot: buildDir,
-  scriptPath: join(buildDir, 'worker.mjs'),
-  bindings,
-  kvPersist,
-});
+// The Worker as wrangler.jsonc deploys it: entry.mjs (the guard in front of the generated
+// build/worker.mjs) with the TokenBroker of examples/go-proxy/broker bound as CASPIO_BROKER.
+const startGoProxy = ({ bindings, kvPersist }) => startGoProxyWithBroker({ bindings, persist: kvPersist, isolates: 1 });
 
 proxySuite('go-proxy', startGoProxy);
 
@@ -61,51 +58,75 @@ describe('go-proxy: cold deployment', () => {
     await rm(kvPersist, { recursive: true, force: true });
   });
 
-  test('20 concurrent requests on a cold deployment all succeed, none hangs', async (t) => {
+  test('with Workers KV and no broker bound it refuses to serve: a 500 with a request ID, the reason in its log, no login', async () => {
+    await sandbox.reset();
+    const proxy = await startWorker({ modulesRoot: exampleDir, scriptPath: join(exampleDir, 'entry.mjs'), bindings: proxyBindings(sandbox.url), kvPersist });
+    try {
+      const results = await Promise.all(Array.from({ length: 10 }, async (_, i) => {
+        const res = await within(30_000, proxy.dispatchFetch(`http://proxy.test/caspio/tables/Orders/records?q.pageSize=5&n=${i}`, { headers: { 'X-Proxy-Key': PROXY_KEY } }), `request ${i}`);
+        return { status: res.status, body: await res.json() };
+      }));
+      for (const { status, body } of results) {
+        assert.equal(status, 500);
+        assert.equal(body.error, 'proxy_misconfigured');
+        assert.match(body.request_id, /^[0-9a-f]{32}$/);
+        assert.ok(!JSON.stringify(body).includes('KV'), 'the answer says nothing of the configuration');
+      }
+      const logs = proxy.logs();
+      assert.match(logs, new RegExp(`proxy misconfigured \\(request ${results[0].body.request_id}\\):.*CASPIO_BROKER is not`), 'the log says why under the request ID');
+      assert.ok(!logs.includes(CLIENT_SECRET));
+      assert.deepEqual((await sandbox.stats()).token_requests, {}, 'no login');
+    } finally {
+      await proxy.dispose();
+    }
+  });
+
+  test('a path Go cannot parse (a malformed %-escape) gets 400 bad_path, quoting nothing, as in the JS proxy', async () => {
     const proxy = await startGoProxy({ bindings: proxyBindings(sandbox.url), kvPersist });
     try {
-      const started = performance.now();
-      const one = async (i) => {
-        const res = await proxy.dispatchFetch(`http://proxy.test/caspio/tables/Orders/records?q.pageSize=5&n=${i}`, {
-          headers: { 'X-Proxy-Key': PROXY_KEY },
-          signal: AbortSignal.timeout(20_000),
-        });
-        const body = await res.text();
-        return { status: res.status, body };
-      };
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => one(i)));
-      for (const r of results) assert.equal(r.status, 200, r.body);
-      const stats = await sandbox.stats();
-      const logins = stats.token_requests.client_credentials ?? 0;
-      t.diagnostic(`20 cold concurrent requests in ${Math.round(performance.now() - started)} ms; the sandbox counted ${logins} login(s), ${stats.token_requests.refresh_token ?? 0} refresh(es)`);
-      assert.ok(logins >= 1 && logins <= 20, `logins: ${logins}`);
-      // Once KV holds the token, a later request does not log in again.
-      assert.equal((await proxy.dispatchFetch('http://proxy.test/caspio/tables/Orders/records?q.pageSize=5', { headers: { 'X-Proxy-Key': PROXY_KEY } }).then((r) => r.text().then(() => r.status))), 200);
-      assert.equal((await sandbox.stats()).token_requests.client_credentials, logins);
+      for (const path of ['/caspio/tables/%u002e%u002e/records', '/caspio/tables/Orders/%zz', '/caspio/%', '/caspio/tables/a%2/records']) {
+        const res = await proxy.dispatchFetch(`http://proxy.test${path}?secret=query-Zq81`, { headers: { 'X-Proxy-Key': PROXY_KEY } });
+        const text = await res.text();
+        assert.equal(res.status, 400, path);
+        assert.deepEqual(JSON.parse(text), { error: 'bad_path', message: 'the request target is not a plain path' }, path);
+        assert.ok(!proxy.logs().includes('query-Zq81') && !proxy.logs().includes('u002e'), 'the URL is not in the log');
+      }
     } finally {
       await proxy.dispose();
     }
   });
 });
 
+/** The broker Worker of examples/go-proxy/broker, bundled once for the whole file. */
+const brokerScratch = await mkdtemp(join(tmpdir(), 'caspio-go-proxy-broker-'));
+after(() => rm(brokerScratch, { recursive: true, force: true }));
+let brokerBundling;
+function brokerBundle() {
+  brokerBundling ??= bundleWorker(join(exampleDir, 'broker', 'src', 'index.js'), brokerScratch);
+  return brokerBundling;
+}
+
 // The Go proxy with the TokenBroker: `isolates` Go proxy Workers (each its own isolate) bind
 // CASPIO_BROKER to the TokenBroker class of the broker Worker of examples/go-proxy/broker
 // (script_name), bundled from the package as wrangler bundles it, and reach it through the
-// stub's fetch (workers.NewBrokerStore).
+// stub's fetch (workers.NewBrokerStore). Each runs entry.mjs, as wrangler.jsonc deploys it.
+// The handle is a ProxyHandle (proxy-conformance.js): dispatchFetch goes to isolate 0, and
+// kv() reads the broker's state.
 async function startGoProxyWithBroker({ bindings, persist, isolates }) {
-  const brokerDir = await bundleWorker(join(exampleDir, 'broker', 'src', 'index.js'), join(persist, 'broker-bundle'));
+  const brokerDir = await brokerBundle();
   let output = '';
   const broker = { className: 'TokenBroker', scriptName: 'caspio-token-broker' };
   const goProxy = (i) => ({
     name: `go-proxy-${i}`,
-    modulesRoot: buildDir,
-    scriptPath: join(buildDir, 'worker.mjs'),
+    modulesRoot: exampleDir,
+    scriptPath: join(exampleDir, 'entry.mjs'),
     modules: true,
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }, { type: 'ESModule', include: ['**/*.mjs', '**/*.js'] }],
     compatibilityDate: '2026-04-01',
     bindings,
     durableObjects: { CASPIO_BROKER: broker },
   });
+  const before = await workerdPids();
   const mf = new Miniflare({
     workers: [
       ...Array.from({ length: isolates }, (_, i) => goProxy(i)),
@@ -118,6 +139,7 @@ async function startGoProxyWithBroker({ bindings, persist, isolates }) {
         compatibilityDate: '2026-04-01',
         durableObjects: { CASPIO_BROKER: 'TokenBroker' },
       },
+      { name: 'broker-probe', modules: true, script: BROKER_PROBE, compatibilityDate: '2026-04-01', durableObjects: { CASPIO_BROKER: broker } },
     ],
     durableObjectsPersist: join(persist, 'do'),
     handleRuntimeStdio(stdout, stderr) {
@@ -125,11 +147,20 @@ async function startGoProxyWithBroker({ bindings, persist, isolates }) {
       stderr.setEncoding('utf8').on('data', (d) => { output += d; });
     },
   });
-  await mf.ready;
+  const url = await mf.ready;
   const fetchers = await Promise.all(Array.from({ length: isolates }, (_, i) => mf.getWorker(`go-proxy-${i}`)));
+  const stateKey = `caspio-token:${bindings.CASPIO_CLIENT_ID}`;
+  const brokerState = async () => (await (await mf.getWorker('broker-probe')).fetch(`http://probe/?name=${encodeURIComponent(stateKey)}`)).text();
   return {
+    url,
+    pid: await newWorkerdPid(before),
+    dispatchFetch: (input, init) => mf.dispatchFetch(input, init),
     fetchIsolate: (i, input, init) => fetchers[i].fetch(input, init),
     brokerFetch: async (path, init) => (await mf.getWorker('caspio-token-broker')).fetch(`http://broker${path}`, init),
+    kv: async () => ({
+      list: async () => ({ keys: (await brokerState()) === 'null' ? [] : [{ name: stateKey }] }),
+      get: async () => { const text = await brokerState(); return text === 'null' ? null : text; },
+    }),
     logs: () => output,
     dispose: () => mf.dispose(),
   };
@@ -163,7 +194,12 @@ describe('go-proxy with the TokenBroker (CASPIO_BROKER, through the stub\'s fetc
 
   const ISOLATES = 4;
   const REQUESTS = 200;
-  const CONCURRENCY = Number(process.env.GO_PROXY_BROKER_CONCURRENCY ?? REQUESTS);
+  // 50 in flight at a time, each its own dispatch. Every request of a Go Worker runs a Go
+  // instance of its own (about 7 MiB each, until V8 collects it): with all 200 in flight at
+  // once on a busy 2-core machine, workerd dropped connections ("fetch failed") in the
+  // expired wave of one run and the cold wave of another, while 50 at a time passed. The
+  // cold burst of 200 at once is run against the JS Workers (bursts.test.js).
+  const CONCURRENCY = Number(process.env.GO_PROXY_BROKER_CONCURRENCY ?? 50);
 
   test(`${REQUESTS} requests across ${ISOLATES} isolates on a cold deployment make ONE token request; an expiry ONE refresh; none hangs`, async (t) => {
     await sandbox.reset();
@@ -174,7 +210,9 @@ describe('go-proxy with the TokenBroker (CASPIO_BROKER, through the stub\'s fetc
         const i = n % ISOLATES;
         const res = await within(45_000, proxy.fetchIsolate(i, `http://proxy.test/caspio/tables/Orders/records?q.pageSize=5&n=${n}`, {
           headers: { 'X-Proxy-Key': PROXY_KEY },
-        }), `request ${n} to isolate ${i}`);
+        }), `request ${n} to isolate ${i}`).catch((err) => {
+          throw new Error(`request ${n} to isolate ${i} failed (${err.message}); the Worker's output ends:\n${proxy.logs().slice(-3000)}`);
+        });
         const body = await res.text();
         answers.push({ headers: [...res.headers], body });
         return { status: res.status, body };

@@ -33,7 +33,7 @@ export async function bundleWorker(entry, outdir) {
 }
 
 /** Reads a broker's state from outside, as the conformance suite's leak check needs. */
-const PROBE = `export default { async fetch(request, env) {
+export const BROKER_PROBE = `export default { async fetch(request, env) {
   const name = new URL(request.url).searchParams.get('name');
   return Response.json(await env.CASPIO_BROKER.get(env.CASPIO_BROKER.idFromName(name)).getState());
 } };`;
@@ -61,7 +61,7 @@ export async function startJsProxy({ dir, bindings, kvPersist, store = 'kv', iso
   });
   const workers = Array.from({ length: isolates }, (_, i) => worker(i));
   if (store === 'broker') {
-    workers.push({ name: 'broker-probe', modules: true, script: PROBE, compatibilityDate: '2026-04-01', durableObjects: { CASPIO_BROKER: broker } });
+    workers.push({ name: 'broker-probe', modules: true, script: BROKER_PROBE, compatibilityDate: '2026-04-01', durableObjects: { CASPIO_BROKER: broker } });
   }
   const before = await workerdPids();
   const mf = new Miniflare({

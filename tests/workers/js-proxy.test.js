@@ -1,7 +1,7 @@
 // The JS proxy Worker (proxy/), bundled as wrangler bundles it (esbuild, the "workerd"
 // export condition, caspio-auth from node_modules, caspio.wasm kept as a module import) and
 // run in real workerd through Miniflare, against the Caspio sandbox: the proxy conformance
-// suite with the KV namespace and again with the TokenBroker Durable Object; the shipped
+// suite with the TokenBroker Durable Object; the shipped
 // wrangler.jsonc, which must grant nothing public; then what the suite cannot see from one
 // isolate: token reuse across isolates and restarts, a cold deployment of 200 concurrent
 // requests across isolates, expiry, and many concurrent requests sharing one isolate's Go
@@ -18,7 +18,9 @@ import { PROXY_KEY, checkShippedConfiguration, proxyBindings, proxySuite } from 
 const dir = await bundleWorker(join(root, 'proxy', 'src', 'index.js'), await mkdtemp(join(tmpdir(), 'caspio-js-proxy-')));
 after(() => rm(dir, { recursive: true, force: true }));
 
-proxySuite('js-proxy with KV', ({ bindings, kvPersist }) => startJsProxy({ dir, bindings, kvPersist, store: 'kv' }));
+// The conformance suite runs with the TokenBroker, the shipped configuration: what it checks
+// (callers, rules, paths, forwarding, errors) does not depend on the store. KV is run by the
+// tests below (isolates, restarts, expiry, load) and by bursts.test.js.
 proxySuite('js-proxy with TokenBroker', ({ bindings, kvPersist }) => startJsProxy({ dir, bindings, kvPersist, store: 'broker' }));
 
 test('js-proxy: proxy/wrangler.jsonc and the README grant nothing public; the shipped rules serve key holders only', async () => {

@@ -102,6 +102,14 @@ export default {
       await stub.unlock(c);
       await Promise.all(waiters);
       out.order = order;
+      // brokerStorage waits as long as the client's lock step says (the core's LockTimeout),
+      // not a default of its own.
+      const held = await stub.lock({ leaseMs: 5000 });
+      try {
+        await brokerStorage(env.BROKER, 'lock-test').lock({ policy: { timeout_ms: 200, lock_ttl_ms: 10000, lock_extend_ms: 3333 } });
+        out.stepWait = 'granted';
+      } catch (e) { out.stepWait = /waited 200 ms/.test(e.message) ? 'timed out' : e.message; }
+      await stub.unlock(held);
 
       const s = brokerStorage(env.BROKER, 'storage-test', { lockLease: 1000 });
       out.empty = await s.get();
@@ -151,6 +159,19 @@ export default {
       out.lapse = { status: d.status, waited: Date.now() - t };
       await call('POST', '/unlock', { id: d.json.id });
       out.lapsedUnlock = (await call('POST', '/unlock', { id: c.json.id })).json;
+      // A holder that extends its lease keeps the lock past it; one that stops lets it lapse.
+      const e = await call('POST', '/lock', { leaseMs: 1000 });
+      let fGranted = false;
+      const f = call('POST', '/lock', { waitMs: 10000 }).then((r) => { fGranted = true; return r; });
+      out.extended = [];
+      for (let i = 0; i < 8; i++) { // 1,600 ms of holding, extended every 200 ms to 1,000 ms from then
+        await new Promise((r) => setTimeout(r, 200));
+        out.extended.push((await call('POST', '/extend', { id: e.json.id, leaseMs: 1000 })).json.extended);
+      }
+      out.heldWhileExtended = !fGranted;
+      const fDone = await f;
+      out.lapsedAfterExtending = { status: fDone.status, extendLapsed: (await call('POST', '/extend', { id: e.json.id })).json };
+      await call('POST', '/unlock', { id: fDone.json.id });
 
       // State round trip, and what the RPC interface sees of it.
       const secret = 'tok-SECRET-in-state';
@@ -172,6 +193,8 @@ export default {
         lockUnknown: await call('POST', '/lock', { token: secret }),
         lockNotJSON: await call('POST', '/lock', '{"leaseMs": ' + secret),
         unlockNoId: await call('POST', '/unlock', { id: 7, secret }),
+        extendNoId: await call('POST', '/extend', { leaseMs: 100, secret }),
+        extendBadLease: await call('POST', '/extend', { id: 'x', leaseMs: -5 }),
         putArray: await call('PUT', '/state', [secret]),
         putNotJSON: await call('PUT', '/state', secret),
         putEmpty: await call('PUT', '/state', ''),
@@ -310,6 +333,7 @@ test('TokenBroker: a lease lock that lapses, times out waiters and serves them i
   assert.equal(out.timedOut, true, 'a waiter gives up after waitMs');
   assert.equal(out.unlock, true);
   assert.deepEqual(out.order, [1, 2, 3]);
+  assert.equal(out.stepWait, 'timed out', 'brokerStorage waits the lock step\'s timeout_ms');
   assert.equal(out.empty, null);
   assert.deepEqual(out.back, { version: 1, n: 1 });
   assert.equal(out.deleted, null);
@@ -330,6 +354,9 @@ test('TokenBroker over fetch (for Go Workers): an exclusive lease lock, a state 
   assert.equal(out.lapse.status, 200);
   assert.ok(out.lapse.waited >= 150 && out.lapse.waited < 5000, `granted once the 200 ms lease lapsed: waited ${out.lapse.waited} ms`);
   assert.deepEqual(out.lapsedUnlock, { released: false });
+  assert.deepEqual(out.extended, Array(8).fill(true), 'POST /extend keeps a held lock');
+  assert.equal(out.heldWhileExtended, true, 'a lock extended past its first lease is not granted to a waiter');
+  assert.deepEqual(out.lapsedAfterExtending, { status: 200, extendLapsed: { extended: false } }, 'once its holder stops extending it, the lock lapses and the waiter gets it');
   assert.equal(out.empty, 204);
   assert.equal(out.put, 204);
   assert.equal(out.got.status, 200);
@@ -340,7 +367,7 @@ test('TokenBroker over fetch (for Go Workers): an exclusive lease lock, a state 
   assert.equal(out.afterDelete, 204);
   const want = {
     lockBadLease: [400, 'bad_request'], lockHuge: [400, 'bad_request'], lockUnknown: [400, 'bad_request'], lockNotJSON: [400, 'bad_request'],
-    unlockNoId: [400, 'bad_request'], putArray: [400, 'bad_request'], putNotJSON: [400, 'bad_request'], putEmpty: [400, 'bad_request'],
+    unlockNoId: [400, 'bad_request'], extendNoId: [400, 'bad_request'], extendBadLease: [400, 'bad_request'], putArray: [400, 'bad_request'], putNotJSON: [400, 'bad_request'], putEmpty: [400, 'bad_request'],
     putText: [415, 'unsupported_media_type'], putHuge: [413, 'too_large'], wrongMethod: [405, 'method_not_allowed'], unknownPath: [404, 'not_found'],
   };
   for (const [name, [status, error]] of Object.entries(want)) {

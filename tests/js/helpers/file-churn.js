@@ -6,11 +6,12 @@
 import { fileStorage } from '../../../js/file-storage.js';
 
 const [path, mode = 'write', ms = '10000'] = process.argv.slice(2);
-const storage = fileStorage(path, { lockTimeout: Number(ms) });
+const storage = fileStorage(path);
+const policy = { timeout_ms: Number(ms) };
 const end = Date.now() + Number(ms);
 process.stdout.write('churning\n');
 while (Date.now() < end) {
-  const release = await storage.lock();
+  const release = await storage.lock({ policy });
   try {
     const state = await storage.get();
     if (state !== null && mode === 'write') await storage.set(state);

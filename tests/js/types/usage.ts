@@ -5,9 +5,11 @@ import {
   createClient, initialize, memoryStorage, fileStorage, apiErrorFromResponse, VERSION,
   CaspioError, CaspioConfigError, CaspioOAuthError, CaspioAPIError, CaspioResponseError,
   CaspioStateError, CaspioURLError, CaspioTokenError, CaspioRedirectError, webStorage, kvStorage, brokerStorage, TokenBroker,
+  webStorageKey, proxyRules, type ProxyRules,
   type KVNamespaceLike, type TokenBrokerNamespace, type TokenBrokerState,
   type CaspioClient, type ClientOptions, type ClientEvent, type Storage, type Token, type ClientStats,
   type ClientStatus, type StorageSetOptions, type CaspioErrorCode,
+  type RecordsQuery, type RecordRow, type InsertRecordsResult,
 } from 'caspio-auth';
 
 export async function usage(): Promise<void> {
@@ -21,7 +23,7 @@ export async function usage(): Promise<void> {
     clientId: 'id',
     clientSecret: 'secret',
     credentials: 'basic',
-    storage: fileStorage('/tmp/token.json', { lockTimeout: 10_000 }),
+    storage: fileStorage('/tmp/token.json'),
     refreshMargin: 600,
     tokenTimeout: 10_000,
     onEvent: (e: ClientEvent) => {
@@ -33,9 +35,40 @@ export async function usage(): Promise<void> {
   const client: CaspioClient = await createClient(options);
   await createClient({ integrationUrl: 'https://c1abc123.caspio.com', clientId: 'id', clientSecret: 's', storage: memoryStorage() });
   await createClient({ tokenUrl: 'https://x.caspio.com/oauth/token', resourceUrl: 'https://x.caspio.com/rest/v2', clientId: 'id', clientSecret: 's' });
+  await createClient({ account: 'c1abc123', clientId: 'id', hold: 'all' }); // no token request: no secret
+  const key: string = webStorageKey(client);
+  webStorageKey({ tokenUrl: 'https://c1abc123.caspio.com/oauth/token', clientId: 'id' });
+  const rules: ProxyRules = await proxyRules();
+  const checked = rules.parsePath('/tables/Orders');
+  const refOrProblem: string = 'problem' in checked ? checked.problem : checked.ref + checked.segments.join('/');
+  const answer: { status: number; code: string; message: string } = rules.tokenFailure(503, false);
+  rules.badChar('Orders')?.at;
+  // @ts-expect-error fileStorage takes no timing options
+  fileStorage('/tmp/token.json', { lockTimeout: 1000 });
+  console.log(key, refOrProblem, answer);
 
   const res: Response = await client.fetch('tables/Orders/records?q.limit=5', { method: 'GET' });
   await client.fetch(new URL('https://c1abc123.caspio.com/rest/v2/tables'));
+  await client.fetch('tables', { retry: false });
+
+  // Records: an async iterable, whole pages, an array; writes with their answers.
+  const query: RecordsQuery = { where: "Status = 'Shipped'", orderBy: 'OrderDate DESC', select: ['PK_ID', 'Total'], pageSize: 500 };
+  for await (const row of client.records('Orders', query)) console.log(row.PK_ID);
+  for await (const page of client.viewRecords('ShippedOrders').pages()) {
+    const total: number | null = page.total;
+    const rows: RecordRow[] = page.records;
+    console.log(total, rows.length, page.pageNumber, page.pageSize);
+  }
+  const some: RecordRow[] = await client.records('Orders', { select: 'PK_ID, Total', startPage: 2 }).toArray({ limit: 10 });
+  const inserted: InsertRecordsResult = await client.insertRecords('Orders', [{ Total: 1 }], { returnRows: true });
+  for (const r of inserted.results) if (r.outcome === 'unknown') console.log(r.error);
+  const { recordsAffected, records } = await client.updateRecords('Orders', 'PK_ID = 7', { Status: 'Paid' }, { returnRows: true });
+  const deleted: number = (await client.deleteRecords('Orders', 'PK_ID = 7')).recordsAffected;
+  console.log(some.length, recordsAffected, records.length, deleted);
+  // @ts-expect-error: a page size is a number
+  client.records('Orders', { pageSize: '500' });
+  // @ts-expect-error: an update needs its values
+  await client.updateRecords('Orders', 'PK_ID = 7');
   await client.fetch(new Request('https://c1abc123.caspio.com/rest/v2/tables', { method: 'POST', body: '{}' }));
   const resolved: string = client.resolve('tables/Orders/records?q.limit=5');
   const relative: string = client.resolve(new URL('https://c1abc123.caspio.com/rest/v2/tables')).slice(client.toJSON().resourceBase.length);
@@ -100,7 +133,7 @@ export async function usage(): Promise<void> {
     }
   }
 
-  // @ts-expect-error clientSecret is required
+  // clientSecret may be left out (for hold: 'all'); the core refuses a client without it otherwise.
   await createClient({ account: 'a', clientId: 'id' });
   // @ts-expect-error apiVersion is "v2" or "v3"
   await createClient({ account: 'a', clientId: 'id', clientSecret: 's', apiVersion: 'v4' });

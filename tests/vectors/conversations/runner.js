@@ -34,7 +34,7 @@
 /** The conversation files. */
 export const FILES = [
   'cold_start.json', 'expiry.json', 'hold.json', 'misuse.json', 'modes.json', 'redirects.json', 'refresh_refused.json',
-  'reissued.json', 'stampede.json', 'stored_state.json', 'token_endpoint.json', 'unauthorized.json',
+  'reissued.json', 'resource_retry.json', 'stampede.json', 'stored_state.json', 'token_endpoint.json', 'unauthorized.json',
 ];
 
 /**
@@ -118,7 +118,9 @@ async function replay(caspio, c, resource) {
     if (init.body instanceof ReadableStream) await new Response(init.body).arrayBuffer();
     const r = take('send')?.response ?? { status: 0, error: 'the script has no more resource responses' };
     if (r.status === 0) throw new TypeError(`fetch failed: ${r.error}`);
-    return new Response(r.status === 200 || r.status === 201 ? '{}' : null, { status: r.status, headers: r.location ? { Location: r.location } : {} });
+    const headers = r.location ? { Location: r.location } : {};
+    if (r.retry_after) headers['Retry-After'] = r.retry_after;
+    return new Response(r.status === 200 || r.status === 201 ? '{}' : null, { status: r.status, headers });
   };
 
   const config = resource ? resource.config(c.config) : c.config;
@@ -176,6 +178,7 @@ async function start(client, e) {
   const r = e.request;
   const init = { method: r.method ?? 'GET' };
   if (r.redirect) init.redirect = r.redirect;
+  if (r.no_retry) init.retry = false;
   if (r.one_shot) {
     init.body = new ReadableStream({ start(ctl) { ctl.enqueue(new TextEncoder().encode('{"a":1}')); ctl.close(); } });
     init.duplex = 'half';
