@@ -236,7 +236,9 @@ test_workers() {
 		stage_note='no tests/workers/*.test.js'
 		return
 	fi
-	step 'tests/workers (workerd through miniflare)' tap node_tests node --test-concurrency=1 tests/workers/
+	# Two files at a time: each waits much of its time on workerd starting Workers and on
+	# the sandbox's slowed token endpoint.
+	step 'tests/workers (workerd through miniflare)' tap node_tests node --test-concurrency=2 tests/workers/
 }
 
 test_wrangler() {
