@@ -3,10 +3,7 @@
 // locations) should share one token instead of logging in once each. The value is the
 // state's JSON, the format every runtime writes, under one key: a Go Worker using
 // caspio-auth's workers.NewKVStore with the same key shares it.
-import { CaspioStateError } from './errors.js';
-
-/** A token state is a few hundred bytes; a larger value is not one. */
-const MAX_STATE = 1 << 20;
+import { parseStoredState } from './storage.js';
 
 /**
  * Returns a storage that keeps the state in a Workers KV namespace under key.
@@ -41,17 +38,7 @@ export function kvStorage(namespace, key = 'caspio-token') {
     key,
 
     async get() {
-      const text = await namespace.get(key, { type: 'text' });
-      if (text === null || text === undefined || text.trim() === '') return null;
-      if (text.length > MAX_STATE) {
-        throw new CaspioStateError(`caspio-auth: KV key ${key} holds ${text.length} characters, more than a token state; it is replaced at the next save`);
-      }
-      try {
-        return JSON.parse(text);
-      } catch {
-        // Described without quoting: the text could hold part of a token.
-        throw new CaspioStateError(`caspio-auth: KV key ${key} is not valid JSON; it is replaced at the next save`);
-      }
+      return parseStoredState(await namespace.get(key, { type: 'text' }), `KV key ${key}`);
     },
 
     async set(state, options) {

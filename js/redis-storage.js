@@ -14,11 +14,7 @@
 // of the Go module, which build.sh copies into the package: one text for both.
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { CaspioStateError } from './errors.js';
-import { STORE_LOCK, lockPause } from './storage.js';
-
-/** A token state is a few hundred bytes; a larger value is not one. */
-const MAX_STATE = 1 << 20;
+import { STORE_LOCK, lockPause, parseStoredState } from './storage.js';
 
 
 /** @type {{save: string, extend: string, release: string} | undefined} */
@@ -94,19 +90,7 @@ export function redisStorage(client, key = 'caspio-token', options = {}) {
     key,
 
     async get() {
-      const text = await run('read the token state from', stateKey, () => client.get(stateKey));
-      if (text === null || text === undefined) return null;
-      const s = String(text);
-      if (s.trim() === '') return null;
-      if (s.length > MAX_STATE) {
-        throw new CaspioStateError(`caspio-auth: redis key ${stateKey} holds ${s.length} characters, more than a token state; it is replaced at the next save`);
-      }
-      try {
-        return JSON.parse(s);
-      } catch {
-        // Described without quoting: the text could hold part of a token.
-        throw new CaspioStateError(`caspio-auth: redis key ${stateKey} is not valid JSON; it is replaced at the next save`);
-      }
+      return parseStoredState(await run('read the token state from', stateKey, () => client.get(stateKey)), `redis key ${stateKey}`);
     },
 
     async set(state, opts) {

@@ -3,7 +3,33 @@
 // a restarted program, or another process or Worker sharing the store, reuses the tokens
 // instead of logging in again: every login mints a refresh token, and a Caspio account keeps
 // at most 1,000 of them. The interface is in index.d.ts; this file holds the in-memory one
-// that runs everywhere and the check that createClient applies to a caller's storage.
+// that runs everywhere, the check that createClient applies to a caller's storage, and what
+// the storages share.
+import { CaspioStateError } from './errors.js';
+
+/** A token state is a few hundred bytes; a stored text larger than this is not one. */
+const MAX_STATE_TEXT = 1 << 20;
+
+/**
+ * The state a store's text holds, for the storages that keep it as JSON text under a key
+ * (kvStorage, redisStorage): null when there is none (absent or blank), else the parsed
+ * JSON. A text too large to be a state, or not JSON, is a CaspioStateError naming where it
+ * lies (the core discards it: state_discarded), never quoting it: it could hold part of a token.
+ * @param {unknown} text @param {string} where e.g. "KV key caspio-token"
+ */
+export function parseStoredState(text, where) {
+  if (text === null || text === undefined) return null;
+  const s = String(text);
+  if (s.trim() === '') return null;
+  if (s.length > MAX_STATE_TEXT) {
+    throw new CaspioStateError(`caspio-auth: ${where} holds ${s.length} characters, more than a token state; it is replaced at the next save`);
+  }
+  try {
+    return JSON.parse(s);
+  } catch {
+    throw new CaspioStateError(`caspio-auth: ${where} is not valid JSON; it is replaced at the next save`);
+  }
+}
 
 /**
  * Returns a storage that keeps the state in memory, for one process or isolate. It is the
