@@ -7,7 +7,7 @@ import (
 
 // Config describes one Caspio REST API client: where its account is, which credentials it
 // uses and how. Give exactly one of Account, IntegrationURL, or TokenURL with ResourceURL.
-// NewFlow checks a Config and fills in its defaults.
+// NewSettings checks a Config and fills in its defaults.
 type Config struct {
 	// Account is the Caspio account ID, the subdomain of the integration URL, e.g.
 	// "c1abc123" for https://c1abc123.caspio.com.
@@ -51,15 +51,15 @@ const DefaultRefreshMargin = 5 * Minute
 
 const maxRefreshMargin = 12 * Hour
 
-// Flow is a checked Config: the endpoints, credentials and rules of one client. It holds no
-// token and never changes, so one Flow may serve any number of goroutines; the host keeps
+// Settings is a checked Config: the endpoints, credentials and rules of one client. It holds no
+// token and never changes, so one Settings may serve any number of goroutines; the host keeps
 // the State and passes it in.
 //
-// The zero Flow is not usable: make a Flow with NewFlow. Its ResolveURL fails with a
+// The zero Settings is not usable: make a Settings with NewSettings. Its ResolveURL fails with a
 // *ConfigError, NewMachine refuses it, and its other methods describe no endpoint at all
 // (empty URLs and client ID; Decide says Authenticate), so that nothing they return can
 // reach a server.
-type Flow struct {
+type Settings struct {
 	tokenURL       string
 	resourceBase   string // no trailing slash
 	resourceOrigin string // scheme://host[:port]
@@ -71,9 +71,9 @@ type Flow struct {
 	margin         Millis
 }
 
-// NewFlow checks c and returns its Flow. A *ConfigError names the field at fault and the fix.
-func NewFlow(c Config) (*Flow, error) {
-	f := &Flow{clientID: c.ClientID, clientSecret: c.ClientSecret}
+// NewSettings checks c and returns its Settings. A *ConfigError names the field at fault and the fix.
+func NewSettings(c Config) (*Settings, error) {
+	f := &Settings{clientID: c.ClientID, clientSecret: c.ClientSecret}
 
 	version := lowerASCII(trimSpaceASCII(c.APIVersion))
 	if version != "" && version != "v2" && version != "v3" {
@@ -126,7 +126,7 @@ func NewFlow(c Config) (*Flow, error) {
 	return f, nil
 }
 
-func (f *Flow) useAccount(account, version string) error {
+func (f *Settings) useAccount(account, version string) error {
 	a := lowerASCII(trimSpaceASCII(account))
 	if why := accountProblem(a); why != "" {
 		return &ConfigError{Field: "Account", Problem: "is not a Caspio account ID: it " + why, Fix: `use the subdomain of the integration URL, e.g. "c1abc123", or set IntegrationURL`}
@@ -148,7 +148,7 @@ func accountProblem(a string) string {
 	return ""
 }
 
-func (f *Flow) useIntegrationURL(raw, version string) error {
+func (f *Settings) useIntegrationURL(raw, version string) error {
 	u, err := parseEndpoint("IntegrationURL", raw)
 	if err != nil {
 		return err
@@ -170,7 +170,7 @@ func (f *Flow) useIntegrationURL(raw, version string) error {
 	return nil
 }
 
-func (f *Flow) useEndpoints(tokenURL, resourceURL, version string) error {
+func (f *Settings) useEndpoints(tokenURL, resourceURL, version string) error {
 	if tokenURL == "" {
 		return &ConfigError{Field: "TokenURL", Problem: "is empty while ResourceURL is set", Fix: "set both TokenURL and ResourceURL, as the Web services profile shows them"}
 	}
@@ -211,51 +211,51 @@ func (f *Flow) useEndpoints(tokenURL, resourceURL, version string) error {
 }
 
 // TokenURL returns the token endpoint.
-func (f *Flow) TokenURL() string { return f.tokenURL }
+func (f *Settings) TokenURL() string { return f.tokenURL }
 
 // ResourceBase returns the REST base that resource paths resolve against, e.g.
 // "https://c1abc123.caspio.com/rest/v2", without a trailing slash.
-func (f *Flow) ResourceBase() string { return f.resourceBase }
+func (f *Settings) ResourceBase() string { return f.resourceBase }
 
 // ResourceOrigin returns the scheme, host and port of the resource endpoint: the only origin
 // that ever receives the bearer token.
-func (f *Flow) ResourceOrigin() string { return f.resourceOrigin }
+func (f *Settings) ResourceOrigin() string { return f.resourceOrigin }
 
 // APIVersion returns "v2" or "v3", or "" when an explicit ResourceURL names neither.
-func (f *Flow) APIVersion() string { return f.apiVersion }
+func (f *Settings) APIVersion() string { return f.apiVersion }
 
 // ClientID returns the client ID. It is not a secret; it identifies stored state.
-func (f *Flow) ClientID() string { return f.clientID }
+func (f *Settings) ClientID() string { return f.clientID }
 
 // Credentials returns where client_credentials requests put the credentials.
-func (f *Flow) Credentials() string { return f.credentials }
+func (f *Settings) Credentials() string { return f.credentials }
 
 // RefreshMargin returns how long before expiry a token is refreshed.
-func (f *Flow) RefreshMargin() Millis { return f.margin }
+func (f *Settings) RefreshMargin() Millis { return f.margin }
 
-// usable reports whether f was made by NewFlow.
-func (f *Flow) usable() bool { return f != nil && f.tokenURL != "" }
+// usable reports whether f was made by NewSettings.
+func (f *Settings) usable() bool { return f != nil && f.tokenURL != "" }
 
-// errZeroFlow is the error of the methods that cannot work without a Flow from NewFlow.
-func errZeroFlow() error {
-	return &ConfigError{Field: "Flow", Problem: "is the zero Flow, which names no endpoint", Fix: "make the Flow with NewFlow(config)"}
+// errZeroSettings is the error of the methods that cannot work without a Settings from NewSettings.
+func errZeroSettings() error {
+	return &ConfigError{Field: "Settings", Problem: "is the zero Settings, which names no endpoint", Fix: "make the Settings with NewSettings(config)"}
 }
 
-// String describes the flow without its secret.
-func (f *Flow) String() string {
+// String describes the settings without their secret.
+func (f *Settings) String() string {
 	if f == nil {
-		return "caspio.Flow{}"
+		return "caspio.Settings{}"
 	}
-	return "caspio.Flow{TokenURL: " + f.tokenURL + ", ResourceBase: " + f.resourceBase + ", ClientID: " + f.clientID + ", ClientSecret: " + redacted + "}"
+	return "caspio.Settings{TokenURL: " + f.tokenURL + ", ResourceBase: " + f.resourceBase + ", ClientID: " + f.clientID + ", ClientSecret: " + redacted + "}"
 }
 
 // GoString is String, for %#v.
-func (f *Flow) GoString() string { return f.String() }
+func (f *Settings) GoString() string { return f.String() }
 
 // String describes the config the way errors describe values (see errors.go), so that a
 // Config can be logged whole: a secret pasted into the wrong field or a password in a URL
-// must not reach the log. Account, APIVersion and Credentials show when NewFlow would take
-// them, and ClientID as it shows in Flow and in stored state; the URLs show without user
+// must not reach the log. Account, APIVersion and Credentials show when NewSettings would take
+// them, and ClientID as it shows in Settings and in stored state; the URLs show without user
 // info (replaced by [redacted]), query or fragment; any other value only by its shape, e.g.
 // "[redacted: 40 characters: letters and digits]"; ClientSecret is [redacted]. Empty fields
 // are left out.

@@ -37,7 +37,7 @@ func TestConfigPrintsAsErrorsDo(t *testing.T) {
 			"caspio.Config{Account: c1abc123, Credentials: [redacted: 8 characters: letters and digits]}"},
 		{"a secret in ClientID", caspio.Config{Account: "c1abc123", ClientID: "id " + pw},
 			"caspio.Config{Account: c1abc123, ClientID: [redacted: 11 characters: letters, digits and spaces]}"},
-		{"what NewFlow takes shows", caspio.Config{Account: " C1abc123", APIVersion: "V3 ", ClientID: "id-1", ClientSecret: caspio.NewSecret(pw), Credentials: "Basic", RefreshMargin: caspio.Minute},
+		{"what NewSettings takes shows", caspio.Config{Account: " C1abc123", APIVersion: "V3 ", ClientID: "id-1", ClientSecret: caspio.NewSecret(pw), Credentials: "Basic", RefreshMargin: caspio.Minute},
 			"caspio.Config{Account: c1abc123, APIVersion: v3, ClientID: id-1, ClientSecret: [redacted], Credentials: basic, RefreshMargin: 60000ms}"},
 	}
 	for _, tc := range cases {
@@ -71,13 +71,13 @@ func TestEndpointDotSegments(t *testing.T) {
 	const base = "https://c1abc123.caspio.com"
 	for _, path := range []string{"/x/../oauth/token", "/x/%2e%2E/oauth/token", "/x/.%2e/oauth/token", "/oauth/%2e/token", "/oauth/token/%2E"} {
 		t.Run(path, func(t *testing.T) {
-			_, err := caspio.NewFlow(caspio.Config{TokenURL: base + path, ResourceURL: base + "/rest/v2", ClientID: "id", ClientSecret: caspio.NewSecret("s")})
+			_, err := caspio.NewSettings(caspio.Config{TokenURL: base + path, ResourceURL: base + "/rest/v2", ClientID: "id", ClientSecret: caspio.NewSecret("s")})
 			var cerr *caspio.ConfigError
 			require.ErrorAs(t, err, &cerr)
 			assert.Equal(t, "TokenURL", cerr.Field)
 			assert.Contains(t, cerr.Problem, "dot segment")
 		})
 	}
-	_, err := caspio.NewFlow(caspio.Config{TokenURL: base + "/oauth/%2etoken", ResourceURL: base + "/rest/v2", ClientID: "id", ClientSecret: caspio.NewSecret("s")})
+	_, err := caspio.NewSettings(caspio.Config{TokenURL: base + "/oauth/%2etoken", ResourceURL: base + "/rest/v2", ClientID: "id", ClientSecret: caspio.NewSecret("s")})
 	assert.NoError(t, err, "a segment that only starts with a dot is no dot segment")
 }

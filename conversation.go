@@ -79,9 +79,9 @@ type outcome struct {
 
 func (m *Machine) start(md mode, req *ResourceRequest, now UnixMilli) *Conversation {
 	c := &Conversation{m: m, mode: md}
-	if m == nil || m.flow == nil {
+	if m == nil || m.settings == nil {
 		c.ended = true
-		c.step = Step{Kind: StepFail, Err: &StepError{Problem: "the machine has no flow; make it with NewMachine(flow, options)"}}
+		c.step = Step{Kind: StepFail, Err: &StepError{Problem: "the machine has no settings; make it with NewMachine(settings, options)"}}
 		return c
 	}
 	m.mu.Lock()
@@ -106,7 +106,7 @@ func (c *Conversation) Step() Step {
 	if c == nil || c.m == nil {
 		return Step{Kind: StepFail, Err: &StepError{Problem: "the conversation was not started by a Machine"}}
 	}
-	if c.m.flow == nil {
+	if c.m.settings == nil {
 		return c.step
 	}
 	c.m.mu.Lock()
@@ -118,7 +118,7 @@ func (c *Conversation) Step() Step {
 // another kind than that step's, one without its time, or any result after the end gives a
 // fail step with a *StepError, and ends the conversation.
 func (c *Conversation) Next(r Result) Step {
-	if c == nil || c.m == nil || c.m.flow == nil {
+	if c == nil || c.m == nil || c.m.settings == nil {
 		return Step{Kind: StepFail, Err: &StepError{Problem: "the conversation was not started by a Machine"}}
 	}
 	m := c.m
@@ -155,7 +155,7 @@ func (c *Conversation) Next(r Result) Step {
 // driver wakes its joiners, which start over); a driver that took the store's lock for it
 // releases the lock. Closing an ended conversation returns the step it ended with.
 func (c *Conversation) Close() Step {
-	if c == nil || c.m == nil || c.m.flow == nil {
+	if c == nil || c.m == nil || c.m.settings == nil {
 		return c.Step()
 	}
 	c.m.mu.Lock()
@@ -354,10 +354,10 @@ func (c *Conversation) adopt(r Result, report bool) {
 		}
 		return
 	}
-	if !m.flow.Owns(stored) {
+	if !m.settings.Owns(stored) {
 		return // another client's or endpoint's: ours replaces it at the next write
 	}
-	if m.flow.Owns(m.state) && compareInt(requests(stored), requests(m.state)) < 0 {
+	if m.settings.Owns(m.state) && compareInt(requests(stored), requests(m.state)) < 0 {
 		return
 	}
 	m.state = m.clean(stored)
@@ -370,7 +370,7 @@ func (c *Conversation) loop(now UnixMilli) Step {
 	action := Authenticate
 	switch c.want {
 	case modeToken:
-		d := m.flow.Decide(m.state, now)
+		d := m.settings.Decide(m.state, now)
 		if d.Action == UseLease {
 			return c.land(outcome{lease: d.Lease})
 		}
@@ -381,7 +381,7 @@ func (c *Conversation) loop(now UnixMilli) Step {
 	if c.attempt >= maxTokenRequests {
 		return c.land(outcome{err: &TokenError{Code: KindGaveUp, Grant: c.grant, Problem: "gave up after " + strconv.Itoa(c.attempt) + " token requests", Cause: c.lastErr}})
 	}
-	req := m.flow.TokenRequest(action, m.state)
+	req := m.settings.TokenRequest(action, m.state)
 	if m.opts.Hold == HoldAll || m.opts.Hold == HoldLogin && req.Grant == GrantClientCredentials {
 		return c.land(outcome{err: heldError(req.Grant)})
 	}
@@ -395,7 +395,7 @@ func (c *Conversation) loop(now UnixMilli) Step {
 // every token response, since every one changes the counters, and most the tokens.
 func (c *Conversation) tokenResponse(r Result) Step {
 	m, now := c.m, r.Now
-	res := m.flow.HandleTokenResponse(c.action, m.state, r.Response, now, c.transient, r.Jitter)
+	res := m.settings.HandleTokenResponse(c.action, m.state, r.Response, now, c.transient, r.Jitter)
 	err := res.Err
 	if err == nil && m.isRevoked("Bearer "+res.State.AccessToken.Reveal()) {
 		err = &TokenError{Code: KindReissued, Grant: c.grant, Problem: "the token endpoint answered the " + c.grant +

@@ -102,14 +102,14 @@ func TestConversationVectors(t *testing.T) {
 }
 
 func runConversation(t *testing.T, c conversationCase) reliability.Case {
-	flow, err := caspio.NewFlow(caspio.Config{
+	settings, err := caspio.NewSettings(caspio.Config{
 		Account: c.Config.Account, IntegrationURL: c.Config.IntegrationURL, TokenURL: c.Config.TokenURL,
 		ResourceURL: c.Config.ResourceURL, APIVersion: c.Config.APIVersion, ClientID: c.Config.ClientID,
 		ClientSecret: caspio.NewSecret(c.Config.ClientSecret), Credentials: c.Config.Credentials,
 		RefreshMargin: caspio.Millis(c.Config.RefreshMarginMS),
 	})
 	require.NoError(t, err)
-	m, err := caspio.NewMachine(flow, caspio.Options{Lock: c.Options.Lock, Hold: c.Options.Hold, TokenTimeout: caspio.Millis(c.Options.TokenTimeoutMS)})
+	m, err := caspio.NewMachine(settings, caspio.Options{Lock: c.Options.Lock, Hold: c.Options.Hold, TokenTimeout: caspio.Millis(c.Options.TokenTimeoutMS)})
 	require.NoError(t, err)
 
 	convs := map[string]*caspio.Conversation{}

@@ -34,15 +34,15 @@ func TestWasmLinksNoHeavyPackages(t *testing.T) {
 func TestSecretsNeverPrint(t *testing.T) {
 	const secret = "SECRET-do-not-print"
 	cfg := caspio.Config{Account: "c1abc123", ClientID: "id-1", ClientSecret: caspio.NewSecret(secret)}
-	flow, err := caspio.NewFlow(cfg)
+	settings, err := caspio.NewSettings(cfg)
 	require.NoError(t, err)
 	state := caspio.State{ClientID: "id-1", AccessToken: caspio.NewSecret(secret), RefreshToken: caspio.NewSecret(secret), ExpiresAt: 5}
-	req := flow.TokenRequest(caspio.Authenticate, state)
+	req := settings.TokenRequest(caspio.Authenticate, state)
 	require.Contains(t, req.Body.Reveal(), secret, "the request must carry the secret on the wire")
 	lease := caspio.Lease{Authorization: caspio.NewSecret("Bearer " + secret)}
 
 	values := map[string]any{
-		"Config": cfg, "*Config": &cfg, "Flow": flow, "State": state, "*State": &state,
+		"Config": cfg, "*Config": &cfg, "Settings": settings, "State": state, "*State": &state,
 		"Request": req, "Lease": lease, "Secret": caspio.NewSecret(secret),
 		"struct holding a Config": struct{ C caspio.Config }{cfg},
 	}
@@ -68,7 +68,7 @@ func TestConfigStringShowsWhatIsSet(t *testing.T) {
 }
 
 func TestConfigErrorsNameTheFix(t *testing.T) {
-	_, err := caspio.NewFlow(caspio.Config{IntegrationURL: "http://c1abc123.caspio.com", ClientID: "id", ClientSecret: caspio.NewSecret("SECRET-1")})
+	_, err := caspio.NewSettings(caspio.Config{IntegrationURL: "http://c1abc123.caspio.com", ClientID: "id", ClientSecret: caspio.NewSecret("SECRET-1")})
 	require.Error(t, err)
 	assert.Equal(t, "caspio: config IntegrationURL: uses http:// for a host that is not loopback; use https://: Caspio accepts HTTPS only (plain http is allowed for localhost, 127.0.0.0/8 and [::1])", err.Error())
 }
@@ -76,25 +76,25 @@ func TestConfigErrorsNameTheFix(t *testing.T) {
 // TestOneRefreshForConcurrent401s plays out two requests that failed with the same old token:
 // the first 401 drops it and the client refreshes; the second finds a new token and keeps it.
 func TestOneRefreshForConcurrent401s(t *testing.T) {
-	flow, err := caspio.NewFlow(caspio.Config{Account: "c1abc123", ClientID: "id-1", ClientSecret: caspio.NewSecret("SECRET-1")})
+	settings, err := caspio.NewSettings(caspio.Config{Account: "c1abc123", ClientID: "id-1", ClientSecret: caspio.NewSecret("SECRET-1")})
 	require.NoError(t, err)
 	const now = caspio.UnixMilli(1_700_000_000_000)
-	state := caspio.State{ClientID: "id-1", TokenURL: flow.TokenURL(), AccessToken: caspio.NewSecret("SECRET-old"),
+	state := caspio.State{ClientID: "id-1", TokenURL: settings.TokenURL(), AccessToken: caspio.NewSecret("SECRET-old"),
 		ObtainedAt: now, ExpiresAt: now.Add(caspio.Day), RefreshToken: caspio.NewSecret("SECRET-rt"), RefreshIssuedAt: now}
-	old := flow.Decide(state, now).Lease.Authorization.Reveal()
+	old := settings.Decide(state, now).Lease.Authorization.Reveal()
 
-	state, revoked := flow.Unauthorized(state, old)
+	state, revoked := settings.Unauthorized(state, old)
 	require.True(t, revoked)
-	d := flow.Decide(state, now)
+	d := settings.Decide(state, now)
 	require.Equal(t, caspio.Refresh, d.Action)
-	res := flow.HandleTokenResponse(d.Action, state, caspio.Response{Status: 200, Body: map[string]any{
+	res := settings.HandleTokenResponse(d.Action, state, caspio.Response{Status: 200, Body: map[string]any{
 		"access_token": "SECRET-new", "token_type": "bearer", "expires_in": float64(86399)}}, now, 0, 0)
 	require.NoError(t, res.Err)
 	state = res.State
 
-	state, revoked = flow.Unauthorized(state, old)
+	state, revoked = settings.Unauthorized(state, old)
 	assert.False(t, revoked, "a 401 for the old token must not drop the new one")
-	assert.Equal(t, caspio.UseLease, flow.Decide(state, now).Action)
+	assert.Equal(t, caspio.UseLease, settings.Decide(state, now).Action)
 	assert.Equal(t, 1, state.Counters.Refreshes)
 }
 
@@ -121,16 +121,16 @@ func TestMessagesDescribeValues(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := caspio.NewFlow(tc.cfg)
+			_, err := caspio.NewSettings(tc.cfg)
 			require.Error(t, err)
 			assert.Equal(t, tc.want, err.Error())
 		})
 	}
-	flow, err := caspio.NewFlow(caspio.Config{Account: "c1abc123", ClientID: "id", ClientSecret: secret})
+	settings, err := caspio.NewSettings(caspio.Config{Account: "c1abc123", ClientID: "id", ClientSecret: secret})
 	require.NoError(t, err)
-	_, err = flow.ResolveURL("https://id:pa/ss@c1abc123.caspio.com/rest/v2/tables?token=x")
+	_, err = settings.ResolveURL("https://id:pa/ss@c1abc123.caspio.com/rest/v2/tables?token=x")
 	assert.EqualError(t, err, `caspio: resource URL "https://[redacted]@c1abc123.caspio.com/rest/v2/tables": has user info (a name or password before "@"); credentials never go in a URL, and the bearer token only to https://c1abc123.caspio.com`)
-	res := flow.HandleTokenResponse(caspio.Authenticate, caspio.State{}, caspio.Response{Status: 200,
+	res := settings.HandleTokenResponse(caspio.Authenticate, caspio.State{}, caspio.Response{Status: 200,
 		Body: map[string]any{"access_token": "a", "token_type": "Zq8vKx", "expires_in": float64(60)}}, 1, 0, 0)
 	assert.EqualError(t, res.Err, `caspio: token endpoint response (200): token_type: expected "bearer", got a string of 6 characters: letters and digits`)
 }

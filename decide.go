@@ -17,7 +17,7 @@ type Decision struct {
 }
 
 // Lease is the right to send one access token until ValidUntil: a driver may reuse it
-// without asking the Flow again until then, or until a 401 revokes it (see Unauthorized).
+// without asking the Settings again until then, or until a 401 revokes it (see Unauthorized).
 // That keeps the hot path of every runtime free of calls into the core.
 type Lease struct {
 	Authorization Secret    // the Authorization header value, "Bearer <access token>"
@@ -31,15 +31,15 @@ const (
 	RefreshTokenLifetime       = 365 * Day
 )
 
-// Owns reports whether s was obtained by this flow's client from this flow's token endpoint.
+// Owns reports whether s was obtained by the client of these settings from their token endpoint.
 // State stored for another client or endpoint is never used.
-func (f *Flow) Owns(s State) bool {
+func (f *Settings) Owns(s State) bool {
 	return s.ClientID == f.clientID && s.TokenURL == f.tokenURL
 }
 
 // Decide says what a client holding s should do at now: use a lease on the access token,
 // refresh it, or authenticate with the client ID and secret.
-func (f *Flow) Decide(s State, now UnixMilli) Decision {
+func (f *Settings) Decide(s State, now UnixMilli) Decision {
 	if !f.Owns(s) {
 		return Decision{Action: Authenticate}
 	}
@@ -57,7 +57,7 @@ func (f *Flow) Decide(s State, now UnixMilli) Decision {
 
 // leaseUntil is when a lease on s's access token ends: the refresh margin before expiry, but
 // never more than half the token's lifetime, so that a short-lived token is still used.
-func (f *Flow) leaseUntil(s State) (UnixMilli, bool) {
+func (f *Settings) leaseUntil(s State) (UnixMilli, bool) {
 	if s.AccessToken.IsZero() || s.ExpiresAt == 0 {
 		return 0, false
 	}
@@ -71,7 +71,7 @@ func (f *Flow) leaseUntil(s State) (UnixMilli, bool) {
 // RefreshTokenUsable reports whether s holds a refresh token that Caspio still accepts at
 // now, as far as the client can tell: minted less than 60 days ago, or used since and
 // minted less than a year ago, with the refresh margin to spare.
-func (f *Flow) RefreshTokenUsable(s State, now UnixMilli) bool {
+func (f *Settings) RefreshTokenUsable(s State, now UnixMilli) bool {
 	if s.RefreshToken.IsZero() {
 		return false
 	}
@@ -91,7 +91,7 @@ func RefreshTokenExpiry(s State) UnixMilli {
 // value sent. It drops the access token only if sent carried the current one: when several
 // requests fail with one old token, the first 401 revokes it and the rest find a newer token
 // already in place, so one refresh serves them all. It reports whether the token was dropped.
-func (f *Flow) Unauthorized(s State, sent string) (State, bool) {
+func (f *Settings) Unauthorized(s State, sent string) (State, bool) {
 	if s.AccessToken.IsZero() || sent != "Bearer "+s.AccessToken.Reveal() {
 		return s, false
 	}

@@ -14,8 +14,8 @@
 // loop below, as an h11 driver does: ask for the next step, perform it, feed back the
 // result, until a done or fail step.
 //
-//	flow, err := caspio.NewFlow(cfg)                     // checks the Config once
-//	m, err := caspio.NewMachine(flow, caspio.Options{}) // one per client object
+//	settings, err := caspio.NewSettings(cfg)               // checks the Config once
+//	m, err := caspio.NewMachine(settings, caspio.Options{}) // one per client object
 //
 //	c := m.Token(now()) // or Authenticate, Refresh, Fetch
 //	for step := c.Step(); ; step = c.Next(r) {
@@ -75,7 +75,7 @@
 // driver in JavaScript performs the same steps through the WebAssembly build; the shared
 // conversation vectors in tests/vectors/conversations are written in that form.
 //
-// The nouns are few: Config (what the user configures) and Flow (a checked Config), State
+// The nouns are few: Config (what the user configures) and Settings (a checked Config), State
 // (the tokens and counters a host persists, see State.Encode), Machine and Conversation
 // (the client's protocol state, and one conversation with it), Step and Result (what the
 // driver does, and what happened), Lease and Status (what a driver may keep, and what a

@@ -170,3 +170,53 @@ func (e *URLError) Error() string {
 
 // Kind returns KindURL.
 func (e *URLError) Kind() string { return KindURL }
+
+// NewAPIError makes the error for a failed resource request from its status, its
+// X-Caspio-Request-ID header and its body decoded as JSON (nil if it was not JSON). It
+// always returns an error: where the body lacks Caspio's fields, the message describes the
+// status.
+func NewAPIError(status int, requestID string, body any) *APIError {
+	e := &APIError{Status: status, RequestID: requestID}
+	if m, ok := body.(map[string]any); ok {
+		e.Code, _ = m["Code"].(string)
+		e.Message, _ = m["Message"].(string)
+		e.Resource, _ = m["Resource"].(string)
+		if id, ok := m["RequestId"].(string); ok && id != "" {
+			e.RequestID = id
+		}
+	}
+	if e.Message == "" {
+		e.Message = statusText(status)
+	}
+	return e
+}
+
+func statusText(status int) string {
+	switch status {
+	case 400:
+		return "Bad Request"
+	case 401:
+		return "Unauthorized"
+	case 403:
+		return "Forbidden"
+	case 404:
+		return "Not Found"
+	case 405:
+		return "Method Not Allowed"
+	case 409:
+		return "Conflict"
+	case 413:
+		return "Payload Too Large"
+	case 429:
+		return "Too Many Requests"
+	case 500:
+		return "Internal Server Error"
+	case 502:
+		return "Bad Gateway"
+	case 503:
+		return "Service Unavailable"
+	case 504:
+		return "Gateway Timeout"
+	}
+	return "HTTP status " + strconv.Itoa(status)
+}

@@ -12,7 +12,7 @@ import (
 // the store are funcs and a variable; a real driver performs the same steps with its HTTP
 // client, its store and its clock.
 func Example() {
-	flow, err := caspio.NewFlow(caspio.Config{
+	settings, err := caspio.NewSettings(caspio.Config{
 		Account:      "c1abc123",
 		ClientID:     "my-client-id",
 		ClientSecret: caspio.NewSecret("my-client-secret"),
@@ -21,7 +21,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	m, err := caspio.NewMachine(flow, caspio.Options{}) // one per client object, kept with it
+	m, err := caspio.NewMachine(settings, caspio.Options{}) // one per client object, kept with it
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -92,8 +92,8 @@ func Example() {
 // The pieces the Machine is made of, played by hand: Decide says what to do, TokenRequest
 // describes the request, HandleTokenResponse interprets its answer. A driver uses the
 // Machine instead (see the package example), which calls them in the right order.
-func ExampleFlow_HandleTokenResponse() {
-	flow, err := caspio.NewFlow(caspio.Config{
+func ExampleSettings_HandleTokenResponse() {
+	settings, err := caspio.NewSettings(caspio.Config{
 		Account:      "c1abc123",
 		ClientID:     "my-client-id",
 		ClientSecret: caspio.NewSecret("my-client-secret"),
@@ -105,27 +105,27 @@ func ExampleFlow_HandleTokenResponse() {
 	var state caspio.State // a real host loads this from its store
 	now := caspio.UnixMilli(1_700_000_000_000)
 
-	d := flow.Decide(state, now)
+	d := settings.Decide(state, now)
 	fmt.Println("decision:", d.Action)
 
-	req := flow.TokenRequest(d.Action, state)
+	req := settings.TokenRequest(d.Action, state)
 	fmt.Println("request:", req.Method, req.URL, req.Grant)
 
 	// The host sends req, decodes the JSON answer and hands it back.
 	resp := caspio.Response{Status: 200, ContentType: "application/json", Body: map[string]any{
 		"access_token": "token-1", "token_type": "bearer", "expires_in": float64(86399), "refresh_token": "refresh-1",
 	}}
-	res := flow.HandleTokenResponse(d.Action, state, resp, now, 0, 0.5)
+	res := settings.HandleTokenResponse(d.Action, state, resp, now, 0, 0.5)
 	if res.Err != nil {
 		fmt.Println(res.Err)
 		return
 	}
 	state = res.State // a real host stores res.State.Encode() now
 
-	d = flow.Decide(state, now.Add(caspio.Hour))
+	d = settings.Decide(state, now.Add(caspio.Hour))
 	fmt.Println("decision:", d.Action, "until", d.Lease.ValidUntil.Sub(now)/caspio.Hour, "h")
 	fmt.Println("printed lease:", d.Lease.Authorization)
-	url, _ := flow.ResolveURL("tables/Orders/records?q.pageSize=100")
+	url, _ := settings.ResolveURL("tables/Orders/records?q.pageSize=100")
 	fmt.Println("resource:", url)
 
 	// Output:
@@ -136,10 +136,10 @@ func ExampleFlow_HandleTokenResponse() {
 	// resource: https://c1abc123.caspio.com/rest/v2/tables/Orders/records?q.pageSize=100
 }
 
-func ExampleFlow_ResolveURL() {
-	flow, _ := caspio.NewFlow(caspio.Config{Account: "c1abc123", ClientID: "id", ClientSecret: caspio.NewSecret("secret")})
+func ExampleSettings_ResolveURL() {
+	settings, _ := caspio.NewSettings(caspio.Config{Account: "c1abc123", ClientID: "id", ClientSecret: caspio.NewSecret("secret")})
 	for _, ref := range []string{"/v2/tables", "tables/Orders/records?q.where=City='Oslo'", "https://elsewhere.example/rest/v2/tables"} {
-		url, err := flow.ResolveURL(ref)
+		url, err := settings.ResolveURL(ref)
 		fmt.Println(url, err)
 	}
 	// Output:

@@ -40,11 +40,11 @@ func FuzzHandleTokenResponse(f *testing.F) {
 	}
 	// Found by this target: a short token_type was quoted.
 	f.Add(200, "application/json", `{"access_token":"a","token_type":"SECRET","expires_in":60}`, "", 0, false)
-	flow, err := caspio.NewFlow(caspio.Config{Account: "c1abc123", ClientID: "id-1", ClientSecret: caspio.NewSecret("SECRET-1")})
+	settings, err := caspio.NewSettings(caspio.Config{Account: "c1abc123", ClientID: "id-1", ClientSecret: caspio.NewSecret("SECRET-1")})
 	if err != nil {
 		f.Fatal(err)
 	}
-	prev := caspio.State{ClientID: "id-1", TokenURL: flow.TokenURL(), RefreshToken: caspio.NewSecret("SECRET-rt0"), RefreshIssuedAt: 1}
+	prev := caspio.State{ClientID: "id-1", TokenURL: settings.TokenURL(), RefreshToken: caspio.NewSecret("SECRET-rt0"), RefreshIssuedAt: 1}
 	credentials := []string{"SECRET-1", "SECRET-rt0", base64.StdEncoding.EncodeToString([]byte("id-1:SECRET-1"))}
 	const now = 1_700_000_000_000
 	f.Fuzz(func(t *testing.T, status int, contentType, bodyText, retryAfter string, attempt int, refresh bool) {
@@ -53,12 +53,12 @@ func FuzzHandleTokenResponse(f *testing.F) {
 			action = caspio.Refresh
 		}
 		body, ok := decodeJSON(bodyText)
-		res := flow.HandleTokenResponse(action, prev, caspio.Response{Status: status, ContentType: contentType, Body: body, NotJSON: !ok, RetryAfter: retryAfter}, now, attempt, 0.5)
+		res := settings.HandleTokenResponse(action, prev, caspio.Response{Status: status, ContentType: contentType, Body: body, NotJSON: !ok, RetryAfter: retryAfter}, now, attempt, 0.5)
 		if res.Err == nil {
 			if res.Retry || !res.State.HasAccessToken() || res.State.ExpiresAt <= now {
 				t.Fatalf("success without a usable token: %+v", res)
 			}
-			if d := flow.Decide(res.State, now); d.Action != caspio.UseLease && res.State.ExpiresAt.Sub(now) > 2*caspio.Second {
+			if d := settings.Decide(res.State, now); d.Action != caspio.UseLease && res.State.ExpiresAt.Sub(now) > 2*caspio.Second {
 				t.Fatalf("a fresh token gives no lease: %v", d.Action)
 			}
 		} else {
@@ -108,9 +108,9 @@ func shownByDesign(body any, contentType string) string {
 	return shown
 }
 
-// FuzzNewFlow: whatever the Config, its endpoints are http(s) URLs without user info, "@",
-// query or fragment, Flow.String shows no secret, and no config error shows a value.
-func FuzzNewFlow(f *testing.F) {
+// FuzzNewSettings: whatever the Config, its endpoints are http(s) URLs without user info, "@",
+// query or fragment, Settings.String shows no secret, and no config error shows a value.
+func FuzzNewSettings(f *testing.F) {
 	for _, c := range loadVectors[struct{ Config vectorConfig }](&testing.T{}, "config.json") {
 		v := c.Config
 		f.Add(v.Account, v.IntegrationURL, v.TokenURL, v.ResourceURL, v.APIVersion, v.ClientID, v.ClientSecret, v.Credentials, v.RefreshMarginMS)
@@ -118,7 +118,7 @@ func FuzzNewFlow(f *testing.F) {
 	// Found by this target: an "@" in an endpoint's path was accepted.
 	f.Add("", "", "https://0/@", "https://0/rest/v2", "", "id-1", "SECRET-1", "", int64(0))
 	f.Fuzz(func(t *testing.T, account, integrationURL, tokenURL, resourceURL, version, clientID, secret, credentials string, margin int64) {
-		flow, err := caspio.NewFlow(caspio.Config{
+		settings, err := caspio.NewSettings(caspio.Config{
 			Account: account, IntegrationURL: integrationURL, TokenURL: tokenURL, ResourceURL: resourceURL,
 			APIVersion: version, ClientID: clientID, ClientSecret: caspio.NewSecret(secret),
 			Credentials: credentials, RefreshMargin: caspio.Millis(margin),
@@ -130,7 +130,7 @@ func FuzzNewFlow(f *testing.F) {
 			}
 			return
 		}
-		for _, u := range []string{flow.TokenURL(), flow.ResourceBase()} {
+		for _, u := range []string{settings.TokenURL(), settings.ResourceBase()} {
 			if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
 				t.Fatalf("endpoint %q is not http(s)", u)
 			}
@@ -138,13 +138,13 @@ func FuzzNewFlow(f *testing.F) {
 				t.Fatalf("endpoint %q has a character it must not", u)
 			}
 		}
-		if !strings.HasPrefix(flow.ResourceBase(), flow.ResourceOrigin()) {
-			t.Fatalf("base %q is not on origin %q", flow.ResourceBase(), flow.ResourceOrigin())
+		if !strings.HasPrefix(settings.ResourceBase(), settings.ResourceOrigin()) {
+			t.Fatalf("base %q is not on origin %q", settings.ResourceBase(), settings.ResourceOrigin())
 		}
-		// Flow.String shows what the getters show, and the secret as [redacted] only.
-		want := "caspio.Flow{TokenURL: " + flow.TokenURL() + ", ResourceBase: " + flow.ResourceBase() + ", ClientID: " + flow.ClientID() + ", ClientSecret: [redacted]}"
-		if got := flow.String(); got != want {
-			t.Fatalf("Flow.String is %q, want %q", got, want)
+		// Settings.String shows what the getters show, and the secret as [redacted] only.
+		want := "caspio.Settings{TokenURL: " + settings.TokenURL() + ", ResourceBase: " + settings.ResourceBase() + ", ClientID: " + settings.ClientID() + ", ClientSecret: [redacted]}"
+		if got := settings.String(); got != want {
+			t.Fatalf("Settings.String is %q, want %q", got, want)
 		}
 	})
 }
@@ -182,13 +182,13 @@ func FuzzResolveURL(f *testing.F) {
 	for _, c := range loadVectors[struct{ Ref string }](&testing.T{}, "resolve.json") {
 		f.Add(c.Ref)
 	}
-	flow, err := caspio.NewFlow(caspio.Config{Account: "c1abc123", ClientID: "id-1", ClientSecret: caspio.NewSecret("SECRET-1")})
+	settings, err := caspio.NewSettings(caspio.Config{Account: "c1abc123", ClientID: "id-1", ClientSecret: caspio.NewSecret("SECRET-1")})
 	if err != nil {
 		f.Fatal(err)
 	}
-	base := flow.ResourceBase()
+	base := settings.ResourceBase()
 	f.Fuzz(func(t *testing.T, ref string) {
-		got, err := flow.ResolveURL(ref)
+		got, err := settings.ResolveURL(ref)
 		if err != nil {
 			// A URL error shows the reference but for its query, fragment and user info.
 			if canary(err.Error()) && !canary(mayShow(ref)) {

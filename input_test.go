@@ -118,7 +118,7 @@ func TestConfigErrorNamed(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := caspio.NewFlow(tc.cfg)
+			_, err := caspio.NewSettings(tc.cfg)
 			ce, ok := err.(*caspio.ConfigError)
 			if assert.True(t, ok, "%v", err) {
 				assert.Equal(t, tc.want, ce.Named(js).Error())
@@ -127,16 +127,16 @@ func TestConfigErrorNamed(t *testing.T) {
 		})
 	}
 	t.Run("the secret", func(t *testing.T) {
-		flow, err := caspio.NewFlow(caspio.Config{Account: "c1abc123", ClientID: "id"})
-		require.NoError(t, err, "a Flow may go without a secret")
-		_, err = caspio.NewMachine(flow, caspio.Options{})
+		settings, err := caspio.NewSettings(caspio.Config{Account: "c1abc123", ClientID: "id"})
+		require.NoError(t, err, "a Settings may go without a secret")
+		_, err = caspio.NewMachine(settings, caspio.Options{})
 		ce, ok := err.(*caspio.ConfigError)
 		if assert.True(t, ok, "%v", err) {
 			assert.Equal(t, `caspio: config clientSecret: is empty; copy the Client Secret from the account's Web services profile; a client may go without it only if it holds every token request (hold "all")`, ce.Named(js).Error())
 		}
-		_, err = caspio.NewMachine(flow, caspio.Options{Hold: caspio.HoldLogin})
+		_, err = caspio.NewMachine(settings, caspio.Options{Hold: caspio.HoldLogin})
 		assert.Error(t, err, "a refresh needs the secret too")
-		m, err := caspio.NewMachine(flow, caspio.Options{Hold: caspio.HoldAll})
+		m, err := caspio.NewMachine(settings, caspio.Options{Hold: caspio.HoldAll})
 		require.NoError(t, err, "a client that requests no token needs no secret")
 		step := m.Token(1_700_000_000_000).Step()
 		assert.Equal(t, caspio.StepRead, step.Kind, "it uses what is stored")

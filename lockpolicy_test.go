@@ -78,9 +78,9 @@ func TestLockStale(t *testing.T) {
 // Every store step carries its limit: a storage that does not answer fails the step, and
 // the acquisition goes on without it.
 func TestStoreStepsCarryTheirLimit(t *testing.T) {
-	flow, err := caspio.NewFlow(caspio.Config{Account: "c1abc123", ClientID: "id", ClientSecret: caspio.NewSecret("SECRET")})
+	settings, err := caspio.NewSettings(caspio.Config{Account: "c1abc123", ClientID: "id", ClientSecret: caspio.NewSecret("SECRET")})
 	assert.NoError(t, err)
-	m, err := caspio.NewMachine(flow, caspio.Options{Lock: true, TokenTimeout: 1500})
+	m, err := caspio.NewMachine(settings, caspio.Options{Lock: true, TokenTimeout: 1500})
 	assert.NoError(t, err)
 	c := m.Token(1_700_000_000_000)
 	step := c.Step()

@@ -12,8 +12,8 @@ import "sync"
 // most one acquisition is in flight, and the others join it. Make one Machine per client
 // object and keep it as long as the client.
 type Machine struct {
-	flow *Flow
-	opts Options
+	settings *Settings
+	opts     Options
 
 	mu      sync.Mutex
 	state   State    // always without the revoked access tokens
@@ -70,20 +70,20 @@ const maxRedirects = 10
 // request makes at most 16 sends (redirects, a 401, MaxResourceRetries).
 const maxSteps = 400
 
-// NewMachine returns the machine of a client with flow. Options it cannot use give a
-// *ConfigError naming the field, and so do a zero Flow (not made by NewFlow) and a flow
-// without a ClientSecret unless Options.Hold is HoldAll (no token request at all). A nil flow
-// gives a machine whose every conversation fails with a *StepError.
-func NewMachine(flow *Flow, opts Options) (*Machine, error) {
-	if flow != nil && !flow.usable() {
-		return nil, errZeroFlow()
+// NewMachine returns the machine of a client with settings. Options it cannot use give a
+// *ConfigError naming the field, and so do zero Settings (not made by NewSettings) and
+// Settings without a ClientSecret unless Options.Hold is HoldAll (no token request at all). Nil
+// settings give a machine whose every conversation fails with a *StepError.
+func NewMachine(settings *Settings, opts Options) (*Machine, error) {
+	if settings != nil && !settings.usable() {
+		return nil, errZeroSettings()
 	}
 	switch opts.Hold {
 	case "", HoldLogin, HoldAll:
 	default:
 		return nil, &ConfigError{Field: "Hold", Problem: "is not a kind of token request to hold (" + ShowInput("hold", opts.Hold) + ")", Fix: `use "login", "all", or "" to hold none`}
 	}
-	if flow != nil && flow.clientSecret.IsZero() && opts.Hold != HoldAll {
+	if settings != nil && settings.clientSecret.IsZero() && opts.Hold != HoldAll {
 		return nil, &ConfigError{Field: "ClientSecret", Problem: "is empty", Fix: `copy the Client Secret from the account's Web services profile; a client may go without it only if it holds every token request (hold "all")`}
 	}
 	switch {
@@ -92,11 +92,11 @@ func NewMachine(flow *Flow, opts Options) (*Machine, error) {
 	case opts.TokenTimeout == 0:
 		opts.TokenTimeout = DefaultTokenTimeout
 	}
-	return &Machine{flow: flow, opts: opts}, nil
+	return &Machine{settings: settings, opts: opts}, nil
 }
 
-// Flow returns the machine's flow.
-func (m *Machine) Flow() *Flow { return m.flow }
+// Settings returns the machine's settings.
+func (m *Machine) Settings() *Settings { return m.settings }
 
 // Options returns the options in use, defaults filled in.
 func (m *Machine) Options() Options { return m.opts }
@@ -129,7 +129,7 @@ func (m *Machine) Fetch(req ResourceRequest, now UnixMilli) *Conversation {
 type ResourceRequest struct {
 	// Method is the HTTP method. If empty, GET is used.
 	Method string
-	// Ref is a path on the REST base or a full URL on it, as Flow.ResolveURL takes it.
+	// Ref is a path on the REST base or a full URL on it, as Settings.ResolveURL takes it.
 	Ref string
 	// OneShot says that the body can be sent only once (a stream). The request is then not
 	// sent again: a 401 or a 307/308 redirect is the response to hand back. If false, the
@@ -162,7 +162,7 @@ const (
 // may send its Authorization until ValidUntil without calling the machine, as long as no 401
 // refuses it; done and fail steps carry it too.
 func (m *Machine) Lease(now UnixMilli) (Lease, bool) {
-	if m == nil || m.flow == nil {
+	if m == nil || m.settings == nil {
 		return Lease{}, false
 	}
 	m.mu.Lock()
@@ -211,7 +211,7 @@ type Status struct {
 
 // Status returns the status at now.
 func (m *Machine) Status(now UnixMilli) Status {
-	if m == nil || m.flow == nil {
+	if m == nil || m.settings == nil {
 		return Status{}
 	}
 	m.mu.Lock()
@@ -222,18 +222,18 @@ func (m *Machine) Status(now UnixMilli) Status {
 func (m *Machine) status(now UnixMilli) Status {
 	s := m.state
 	st := Status{
-		RefreshMargin:       m.flow.margin,
-		Next:                m.flow.Decide(s, now).Action,
+		RefreshMargin:       m.settings.margin,
+		Next:                m.settings.Decide(s, now).Action,
 		Counters:            s.Counters,
 		UnauthorizedRetries: m.retries,
 		Revoked:             len(m.revoked),
 		Hold:                m.opts.Hold,
 	}
-	if m.flow.Owns(s) && s.HasAccessToken() {
+	if m.settings.Owns(s) && s.HasAccessToken() {
 		st.AccessTokenExpiresAt = s.ExpiresAt
-		st.LeaseValidUntil, _ = m.flow.leaseUntil(s)
+		st.LeaseValidUntil, _ = m.settings.leaseUntil(s)
 	}
-	if m.flow.Owns(s) && !s.RefreshToken.IsZero() {
+	if m.settings.Owns(s) && !s.RefreshToken.IsZero() {
 		st.RefreshTokenExpiresAt = RefreshTokenExpiry(s)
 	}
 	if m.flight != nil {
@@ -244,7 +244,7 @@ func (m *Machine) status(now UnixMilli) Status {
 
 // lease is Lease with m.mu held.
 func (m *Machine) lease(now UnixMilli) (Lease, bool) {
-	d := m.flow.Decide(m.state, now)
+	d := m.settings.Decide(m.state, now)
 	return d.Lease, d.Action == UseLease
 }
 
@@ -252,7 +252,7 @@ func (m *Machine) lease(now UnixMilli) (Lease, bool) {
 // before the refusal or by a process that has not met it yet.
 func (m *Machine) clean(s State) State {
 	for _, sent := range m.revoked {
-		s, _ = m.flow.Unauthorized(s, sent.Reveal())
+		s, _ = m.settings.Unauthorized(s, sent.Reveal())
 	}
 	return s
 }
@@ -273,7 +273,7 @@ func (m *Machine) isRevoked(authorization string) bool {
 // no longer holds). It reports whether sent is newly refused. The state is not written now:
 // the token request that a 401 leads to writes it.
 func (m *Machine) unauthorized(sent string) bool {
-	m.state, _ = m.flow.Unauthorized(m.state, sent)
+	m.state, _ = m.settings.Unauthorized(m.state, sent)
 	if m.isRevoked(sent) {
 		return false
 	}
@@ -286,10 +286,10 @@ func (m *Machine) unauthorized(sent string) bool {
 
 // String describes the machine without its tokens.
 func (m *Machine) String() string {
-	if m == nil || m.flow == nil {
+	if m == nil || m.settings == nil {
 		return "caspio.Machine{}"
 	}
-	return "caspio.Machine{" + m.flow.String() + "}"
+	return "caspio.Machine{" + m.settings.String() + "}"
 }
 
 // GoString is String, for %#v.

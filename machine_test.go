@@ -19,9 +19,9 @@ const machineNow = caspio.UnixMilli(1_700_000_000_000)
 
 func newTestMachine(t testing.TB, opts caspio.Options) *caspio.Machine {
 	t.Helper()
-	flow, err := caspio.NewFlow(caspio.Config{Account: "c1abc123", ClientID: "id-1", ClientSecret: caspio.NewSecret("SECRET-1")})
+	settings, err := caspio.NewSettings(caspio.Config{Account: "c1abc123", ClientID: "id-1", ClientSecret: caspio.NewSecret("SECRET-1")})
 	require.NoError(t, err)
-	m, err := caspio.NewMachine(flow, opts)
+	m, err := caspio.NewMachine(settings, opts)
 	require.NoError(t, err)
 	return m
 }
@@ -411,7 +411,7 @@ func TestMachineStatus(t *testing.T) {
 	assert.Equal(t, caspio.Refresh, m.Status(st.LeaseValidUntil).Next)
 	assert.Equal(t, "Bearer SECRET-at1", "Bearer "+m.State().AccessToken.Reveal())
 	assert.Equal(t, caspio.DefaultTokenTimeout, m.Options().TokenTimeout)
-	assert.Same(t, m.Flow(), m.Flow())
+	assert.Same(t, m.Settings(), m.Settings())
 }
 
 // TestStepEncodeIsPlain checks that every step of a long conversation encodes to values
@@ -459,7 +459,7 @@ func TestStepEncodeIsPlain(t *testing.T) {
 }
 
 func TestNewMachineOptions(t *testing.T) {
-	flow, err := caspio.NewFlow(caspio.Config{Account: "c1abc123", ClientID: "id-1", ClientSecret: caspio.NewSecret("SECRET-1")})
+	settings, err := caspio.NewSettings(caspio.Config{Account: "c1abc123", ClientID: "id-1", ClientSecret: caspio.NewSecret("SECRET-1")})
 	require.NoError(t, err)
 	for _, c := range []struct {
 		name  string
@@ -472,7 +472,7 @@ func TestNewMachineOptions(t *testing.T) {
 		{"negative timeout", caspio.Options{TokenTimeout: -1}, "TokenTimeout"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			m, err := caspio.NewMachine(flow, c.opts)
+			m, err := caspio.NewMachine(settings, c.opts)
 			if c.field == "" {
 				require.NoError(t, err)
 				assert.Positive(t, m.Options().TokenTimeout)

@@ -162,7 +162,7 @@ func (p *Paging) single() bool {
 }
 
 // Ref returns the request of the page at c: a path on the REST base with its query, for
-// Flow.ResolveURL. Every q.* value is percent-encoded whole; empty clauses are left out.
+// Settings.ResolveURL. Every q.* value is percent-encoded whole; empty clauses are left out.
 func (p *Paging) Ref(c Cursor) string {
 	var b strings.Builder
 	b.WriteString(p.path)

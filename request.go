@@ -11,7 +11,7 @@ const (
 )
 
 // Request is an HTTP request for the host to perform: a token request described by
-// Flow.TokenRequest. The credentials (the secret, the refresh token) travel in Body or
+// Settings.TokenRequest. The credentials (the secret, the refresh token) travel in Body or
 // Authorization, which are Secrets, so that printing or logging a Request shows neither.
 //
 // A host must not follow redirects for a token request: the credentials are for the token
@@ -37,10 +37,10 @@ func (r Request) GoString() string { return r.String() }
 
 // TokenRequest describes the token request that action calls for: Authenticate asks for a
 // client_credentials grant, Refresh for a refresh_token grant with the state's refresh token
-// (and falls back to client_credentials when s has none). A Flow made without a
+// (and falls back to client_credentials when s has none). A Settings made without a
 // ClientSecret describes requests that the token endpoint refuses: the Machine of such a
-// Flow holds every token request (HoldAll) and never asks for one.
-func (f *Flow) TokenRequest(action Action, s State) Request {
+// Settings holds every token request (HoldAll) and never asks for one.
+func (f *Settings) TokenRequest(action Action, s State) Request {
 	header := map[string]string{
 		"Content-Type": "application/x-www-form-urlencoded",
 		"Accept":       "application/json",
@@ -69,7 +69,7 @@ func (f *Flow) TokenRequest(action Action, s State) Request {
 // basicAuthorization is "Basic " and the standard base64 of "id:secret" on one line, as
 // Caspio specifies (RFC 2045's alphabet, without the MIME line breaks that would split the
 // header).
-func (f *Flow) basicAuthorization() string {
+func (f *Settings) basicAuthorization() string {
 	return "Basic " + string(appendBase64(nil, f.clientID+":"+f.clientSecret.Reveal()))
 }
 

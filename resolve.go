@@ -13,12 +13,12 @@ import "strings"
 // to another origin, a scheme-relative "//host" reference, a reference with user info or
 // with a scheme but no "//" (data:..., http:host), a path with "." or ".." segments (encoded
 // or not) and a path naming the other API version are refused with a *URLError.
-func (f *Flow) ResolveURL(ref string) (string, error) {
+func (f *Settings) ResolveURL(ref string) (string, error) {
 	refuse := func(problem string) (string, error) {
 		return "", &URLError{Ref: shownRef(ref), Problem: problem}
 	}
 	if !f.usable() {
-		return "", errZeroFlow()
+		return "", errZeroSettings()
 	}
 	if trimSpaceASCII(ref) == "" {
 		return refuse(`is empty; give a path such as "tables" or "tables/Orders/records"`)
@@ -108,9 +108,9 @@ func hasControlOrBackslash(s string) bool {
 }
 
 // onResourceOrigin returns the path of path, an absolute URL whose scheme with its colon is
-// n bytes long, if it is on the resource origin. The origin as the flow spells it (lower
+// n bytes long, if it is on the resource origin. The origin as the settings spells it (lower
 // case, no default port) is matched at once; any other spelling is parsed.
-func (f *Flow) onResourceOrigin(path string, n int) (string, bool) {
+func (f *Settings) onResourceOrigin(path string, n int) (string, bool) {
 	if rest, ok := strings.CutPrefix(path, f.resourceOrigin); ok && (rest == "" || rest[0] == '/') {
 		return rest, true
 	}
@@ -237,7 +237,7 @@ func shownRef(ref string) string {
 	return ref
 }
 
-func (f *Flow) apiVersionName() string {
+func (f *Settings) apiVersionName() string {
 	if f.apiVersion == "" {
 		return "the REST base " + f.resourceBase
 	}

@@ -6,7 +6,7 @@ import (
 )
 
 // State is what a client knows about its tokens: the access token and its expiry, the
-// refresh token and its age, and counters. A host keeps it, passes it to the Flow's methods
+// refresh token and its age, and counters. A host keeps it, passes it to the Settings's methods
 // and persists it with Encode, so that a restarted client reuses its tokens instead of
 // logging in again: every login mints a refresh token, and a Caspio account keeps at most
 // 1,000 of them.
@@ -14,7 +14,7 @@ import (
 // The zero State has no tokens.
 type State struct {
 	// ClientID and TokenURL say whose tokens these are, so that a host never adopts state
-	// stored for another client (see Flow.Owns).
+	// stored for another client (see Settings.Owns).
 	ClientID string
 	TokenURL string
 

@@ -7,7 +7,7 @@ import (
 )
 
 // The core keeps small twins of a few standard functions out of the WebAssembly build
-// (text.go, request.go, response.go, exchange.go): each must give what the standard one gives.
+// (text.go, request.go, tokenresponse.go, resource.go): each must give what the standard one gives.
 func TestStandardTwins(t *testing.T) {
 	inputs := []string{"", "a", "ab", "abc", "abcd", "id:secret", "ünïcödé:\x00\xff", "?#", "a?b#c", "/a//b/", "//", "x\t\r\ny", "tok en", `"q"`, "ab:ab:ab", "\u212a%2E"}
 	for _, s := range inputs {

@@ -40,9 +40,9 @@ func (v vectorConfig) config() caspio.Config {
 	}
 }
 
-func (v vectorConfig) flow(t *testing.T) *caspio.Flow {
+func (v vectorConfig) settings(t *testing.T) *caspio.Settings {
 	t.Helper()
-	f, err := caspio.NewFlow(v.config())
+	f, err := caspio.NewSettings(v.config())
 	require.NoError(t, err)
 	return f
 }
@@ -193,7 +193,7 @@ func TestVectorsConfig(t *testing.T) {
 		Error  *vectorError
 	}](t, "config.json") {
 		t.Run(c.Name, func(t *testing.T) {
-			f, err := caspio.NewFlow(c.Config.config())
+			f, err := caspio.NewSettings(c.Config.config())
 			if err == nil {
 				_, err = caspio.NewMachine(f, caspio.Options{}) // a client: one without a secret is refused there
 			}
@@ -222,7 +222,7 @@ func TestVectorsTokenRequests(t *testing.T) {
 		}
 	}](t, "token_requests.json") {
 		t.Run(c.Name, func(t *testing.T) {
-			req := c.Config.flow(t).TokenRequest(c.Action, parseVectorState(t, c.State))
+			req := c.Config.settings(t).TokenRequest(c.Action, parseVectorState(t, c.State))
 			assert.Equal(t, c.Expect.Method, req.Method)
 			assert.Equal(t, c.Expect.URL, req.URL)
 			assert.Equal(t, c.Expect.Grant, req.Grant)
@@ -282,7 +282,7 @@ func TestVectorsTokenResponses(t *testing.T) {
 		}
 	}](t, "token_responses.json") {
 		t.Run(c.Name, func(t *testing.T) {
-			res := c.Config.flow(t).HandleTokenResponse(c.Action, parseVectorState(t, c.State), c.Response.response(), c.Now, c.Attempt, c.Jitter)
+			res := c.Config.settings(t).HandleTokenResponse(c.Action, parseVectorState(t, c.State), c.Response.response(), c.Now, c.Attempt, c.Jitter)
 			assertEncodes(t, c.Expect.State, res.State)
 			if c.Expect.Error == nil {
 				require.NoError(t, res.Err)
@@ -308,7 +308,7 @@ func TestVectorsDecisions(t *testing.T) {
 		}
 	}](t, "decisions.json") {
 		t.Run(c.Name, func(t *testing.T) {
-			d := c.Config.flow(t).Decide(parseVectorState(t, c.State), c.Now)
+			d := c.Config.settings(t).Decide(parseVectorState(t, c.State), c.Now)
 			assert.Equal(t, c.Expect.Action, d.Action)
 			assert.Equal(t, c.Expect.Authorization, d.Lease.Authorization.Reveal())
 			assert.Equal(t, c.Expect.ValidUntil, d.Lease.ValidUntil)
@@ -328,7 +328,7 @@ func TestVectorsUnauthorized(t *testing.T) {
 		}
 	}](t, "unauthorized.json") {
 		t.Run(c.Name, func(t *testing.T) {
-			next, revoked := c.Config.flow(t).Unauthorized(parseVectorState(t, c.State), c.Sent)
+			next, revoked := c.Config.settings(t).Unauthorized(parseVectorState(t, c.State), c.Sent)
 			assert.Equal(t, c.Expect.Revoked, revoked)
 			assertEncodes(t, c.Expect.State, next)
 		})
@@ -346,7 +346,7 @@ func TestVectorsResolve(t *testing.T) {
 		}
 	}](t, "resolve.json") {
 		t.Run(c.Name, func(t *testing.T) {
-			got, err := c.Config.flow(t).ResolveURL(c.Ref)
+			got, err := c.Config.settings(t).ResolveURL(c.Ref)
 			if c.Expect.Error != nil {
 				assertVectorError(t, *c.Expect.Error, err)
 				assert.Empty(t, got)

@@ -60,8 +60,8 @@ const DefaultTokenTimeout = 30 * time.Second
 // The zero Client is not usable: make one with New. Its methods fail with ErrZeroClient (or
 // return zero values: Stats, Status), never with a panic, and it sends nothing.
 type Client struct {
-	flow    *caspio.Flow
-	machine *caspio.Machine
+	settings *caspio.Settings
+	machine  *caspio.Machine
 
 	store   Store
 	locker  Locker        // the Store as a Locker, if it is one
@@ -98,9 +98,9 @@ type Stats struct {
 	UnauthorizedRetries       int // resource requests this process sent again after a 401
 }
 
-// New checks cfg (through caspio.NewFlow) and returns a client. It makes no request.
+// New checks cfg (through caspio.NewSettings) and returns a client. It makes no request.
 func New(cfg caspio.Config, opts Options) (*Client, error) {
-	flow, err := caspio.NewFlow(cfg)
+	settings, err := caspio.NewSettings(cfg)
 	if err != nil {
 		return nil, wrap("", err)
 	}
@@ -108,7 +108,7 @@ func New(cfg caspio.Config, opts Options) (*Client, error) {
 		return nil, fmt.Errorf("caspio client: Options.TokenTimeout is negative (%s); use a positive duration, or zero for %s", opts.TokenTimeout, DefaultTokenTimeout)
 	}
 	c := &Client{
-		flow:         flow,
+		settings:     settings,
 		store:        opts.Store,
 		onEvent:      opts.OnEvent,
 		now:          opts.Now,
@@ -127,7 +127,7 @@ func New(cfg caspio.Config, opts Options) (*Client, error) {
 	if c.tokenTimeout == 0 {
 		c.tokenTimeout = DefaultTokenTimeout
 	}
-	c.machine, err = caspio.NewMachine(flow, caspio.Options{
+	c.machine, err = caspio.NewMachine(settings, caspio.Options{
 		Lock: c.locker != nil,
 		Hold: opts.Hold,
 		// Rounded up, so that a timeout under a millisecond stays one.
@@ -262,8 +262,8 @@ func (c *Client) String() string {
 	if c.usable() != nil {
 		return "caspio client{zero}"
 	}
-	return "caspio client{token URL " + c.flow.TokenURL() + ", resource base " + c.flow.ResourceBase() +
-		", client ID " + c.flow.ClientID() + ", secret [redacted]}"
+	return "caspio client{token URL " + c.settings.TokenURL() + ", resource base " + c.settings.ResourceBase() +
+		", client ID " + c.settings.ClientID() + ", secret [redacted]}"
 }
 
 // GoString is String, for %#v.

@@ -47,7 +47,7 @@ func (c *Client) roundTrip(req *http.Request, base http.RoundTripper, check func
 		return nil, errors.New("caspio client: do: the request has no URL")
 	}
 	ref := req.URL.String()
-	target, err := c.flow.ResolveURL(ref)
+	target, err := c.settings.ResolveURL(ref)
 	if err != nil {
 		closeBody(req)
 		return nil, wrap("do", err)

@@ -13,7 +13,7 @@ import (
 )
 
 // NewRequest returns a request for a resource path, resolved against the REST base with
-// caspio's rules (see caspio.Flow.ResolveURL): "tables", "/tables" and a full URL on the
+// caspio's rules (see caspio.Settings.ResolveURL): "tables", "/tables" and a full URL on the
 // resource endpoint all work; a URL elsewhere is refused with a *caspio.URLError. Like
 // http.NewRequest it sets GetBody for a *bytes.Buffer, *bytes.Reader or *strings.Reader body,
 // which lets Do send the request again after a 401. It sets Accept, and Content-Type to
@@ -22,7 +22,7 @@ func (c *Client) NewRequest(ctx context.Context, method, path string, body io.Re
 	if err := c.usable(); err != nil {
 		return nil, err
 	}
-	target, err := c.flow.ResolveURL(path)
+	target, err := c.settings.ResolveURL(path)
 	if err != nil {
 		return nil, wrap("new request", err)
 	}
@@ -38,7 +38,7 @@ func (c *Client) NewRequest(ctx context.Context, method, path string, body io.Re
 }
 
 // Do sends req with the access token in a Bearer Authorization header, getting a token if
-// needed. Its URL is resolved once, with caspio.Flow.ResolveURL: one it refuses is not sent
+// needed. Its URL is resolved once, with caspio.Settings.ResolveURL: one it refuses is not sent
 // (a *caspio.URLError), such as a URL off the resource endpoint, or one that is not what it
 // looks like, such as a URL.Opaque or a data: URL, which would otherwise reach the REST base
 // as a path.

@@ -184,7 +184,7 @@ func (b *bridge) open(args []js.Value) any {
 	if o.Type() != js.TypeObject {
 		return b.jsError(&caspio.ConfigError{Field: "options", Problem: "is not an object", Fix: "pass the client's options"})
 	}
-	flow, err := caspio.NewFlow(caspio.Config{
+	settings, err := caspio.NewSettings(caspio.Config{
 		Account:        b.str(o, jsNames.Account),
 		IntegrationURL: b.str(o, jsNames.IntegrationURL),
 		TokenURL:       b.str(o, jsNames.TokenURL),
@@ -200,7 +200,7 @@ func (b *bridge) open(args []js.Value) any {
 	} else if err != nil {
 		return b.jsError(err)
 	}
-	m, err := caspio.NewMachine(flow, caspio.Options{
+	m, err := caspio.NewMachine(settings, caspio.Options{
 		Lock:         b.truthy(o, "lock"),
 		Hold:         b.str(o, jsNames.Hold),
 		TokenTimeout: caspio.Millis(b.num(o, "tokenTimeoutMs")),
@@ -213,13 +213,13 @@ func (b *bridge) open(args []js.Value) any {
 	h := b.newID()
 	b.clients[h] = m
 	d := b.object.New()
-	d.Set("tokenUrl", flow.TokenURL())
-	d.Set("resourceBase", flow.ResourceBase())
-	d.Set("resourceOrigin", flow.ResourceOrigin())
-	d.Set("apiVersion", flow.APIVersion())
-	d.Set("clientId", flow.ClientID())
-	d.Set("credentials", flow.Credentials())
-	d.Set("refreshMarginMs", float64(flow.RefreshMargin()))
+	d.Set("tokenUrl", settings.TokenURL())
+	d.Set("resourceBase", settings.ResourceBase())
+	d.Set("resourceOrigin", settings.ResourceOrigin())
+	d.Set("apiVersion", settings.APIVersion())
+	d.Set("clientId", settings.ClientID())
+	d.Set("credentials", settings.Credentials())
+	d.Set("refreshMarginMs", float64(settings.RefreshMargin()))
 	out := b.object.New()
 	out.Set("handle", h)
 	out.Set("description", d)
@@ -382,7 +382,7 @@ func (b *bridge) storeChanged(_ key, m *caspio.Machine, _ []js.Value) any {
 
 // resolve(handle, ref) returns the URL to request, or a URL error.
 func (b *bridge) resolve(_ key, m *caspio.Machine, args []js.Value) any {
-	u, err := m.Flow().ResolveURL(strArg(args, 0))
+	u, err := m.Settings().ResolveURL(strArg(args, 0))
 	if err != nil {
 		return b.jsError(err)
 	}
@@ -639,7 +639,7 @@ func (b *bridge) page(_ key, m *caspio.Machine, args []js.Value) any {
 	}
 	url := ""
 	if !cur.Done {
-		if url, err = m.Flow().ResolveURL(p.Ref(cur)); err != nil {
+		if url, err = m.Settings().ResolveURL(p.Ref(cur)); err != nil {
 			return b.jsError(err)
 		}
 	}
@@ -667,7 +667,7 @@ func keyText(f float64) string {
 func (b *bridge) recordsRef(_ key, m *caspio.Machine, args []js.Value) any {
 	ref, err := caspio.RecordsRef(strArg(args, 0), strArg(args, 1), strArg(args, 2), arg(args, 3).Truthy())
 	if err == nil {
-		ref, err = m.Flow().ResolveURL(ref)
+		ref, err = m.Settings().ResolveURL(ref)
 	}
 	if err != nil {
 		return b.jsError(err)

@@ -47,14 +47,14 @@ func (k callerKind) String() string {
 type proxyConfig struct {
 	problems  []string
 	caspio    caspio.Config
-	flow      *caspio.Flow    // the checked caspio Config; nil when it is not usable
-	prefix    string          // "" for the root, else "/name" without a trailing slash
-	keys      [][]byte        // PROXY_KEYS, the valid ones
-	access    *accessConfig   // PROXY_ACCESS_TEAM_DOMAIN and PROXY_ACCESS_AUD; nil when unset or unusable
-	origins   map[string]bool // PROXY_ORIGINS, as browsers serialise them: CORS only
-	rules     []rule          // PROXY_ALLOW
-	hasPublic bool            // whether some rule is for anyone
-	methods   string          // the methods of the rules, for preflights
+	settings  *caspio.Settings // the checked caspio Config; nil when it is not usable
+	prefix    string           // "" for the root, else "/name" without a trailing slash
+	keys      [][]byte         // PROXY_KEYS, the valid ones
+	access    *accessConfig    // PROXY_ACCESS_TEAM_DOMAIN and PROXY_ACCESS_AUD; nil when unset or unusable
+	origins   map[string]bool  // PROXY_ORIGINS, as browsers serialise them: CORS only
+	rules     []rule           // PROXY_ALLOW
+	hasPublic bool             // whether some rule is for anyone
+	methods   string           // the methods of the rules, for preflights
 }
 
 // caspioVariables maps the fields of caspio.Config to the variables that set them.
@@ -177,15 +177,15 @@ func loadConfig(getenv func(string) string) *proxyConfig {
 		ClientID:       env("CASPIO_CLIENT_ID"),
 		ClientSecret:   caspio.NewSecret(env("CASPIO_CLIENT_SECRET")),
 	}
-	flow, err := caspio.NewFlow(cfg.caspio)
+	settings, err := caspio.NewSettings(cfg.caspio)
 	if err == nil {
 		// A client that sends token requests, as the proxy's does: it needs the secret.
-		_, err = caspio.NewMachine(flow, caspio.Options{})
+		_, err = caspio.NewMachine(settings, caspio.Options{})
 	}
 	var ce *caspio.ConfigError
 	switch {
 	case err == nil:
-		cfg.flow = flow
+		cfg.settings = settings
 	case errors.As(err, &ce):
 		variable := caspioVariables[ce.Field]
 		if variable == "" {

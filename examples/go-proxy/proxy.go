@@ -81,7 +81,7 @@ func newProxy(getenv func(string) string, d deps) http.Handler {
 			p.log.Printf("proxy misconfigured: %s", problem)
 		}
 	}()
-	if cfg.flow == nil {
+	if cfg.settings == nil {
 		return p
 	}
 	store, err := d.Store(cfg.caspio.ClientID)
@@ -190,12 +190,12 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request) (int, string, stri
 		ref += "?" + r.URL.RawQuery
 	}
 	// The core resolves the path on the REST base; what it sends is what the rules match.
-	target, err := cfg.flow.ResolveURL(ref)
+	target, err := cfg.settings.ResolveURL(ref)
 	if err != nil {
 		// Not the core's message: it names the resource base, which callers need not know.
 		return writeError(w, http.StatusBadRequest, "bad_path", "the path is not a resource path of the configured Caspio REST API version"), "-", caller
 	}
-	path, _, _ := strings.Cut(target[len(cfg.flow.ResourceBase()):], "?")
+	path, _, _ := strings.Cut(target[len(cfg.settings.ResourceBase()):], "?")
 	var resource []string // the REST base itself has no segment
 	if path != "" && path != "/" {
 		if resource, why = caspio.ParseResourcePath(path); why != "" {

@@ -46,7 +46,7 @@ export async function runVectors({ caspio, files, timeoutMs = 20_000 }) {
 const NOW = 1_700_000_000_000;
 const DAY_MS = 86_400_000;
 
-// The core's retry policy (response.go), for the waits that come from the client's own
+// The core's retry policy (tokenresponse.go), for the waits that come from the client's own
 // jitter rather than from a Retry-After: the n-th retry's backoff is 500 ms doubled n - 1
 // times, at most 8 s, and the wait half of it plus up to as much again. A Retry-After over
 // 30 s is not waited for.

@@ -52,7 +52,7 @@ const maxExpiresIn = 366 * 24 * 3600
 // state prev. attempt counts the failed attempts so far in this effort to get a token (0 at
 // first), and jitter is a random number in [0, 1) from the host, which spreads the retries of
 // many clients.
-func (f *Flow) HandleTokenResponse(action Action, prev State, resp Response, now UnixMilli, attempt int, jitter float64) TokenResult {
+func (f *Settings) HandleTokenResponse(action Action, prev State, resp Response, now UnixMilli, attempt int, jitter float64) TokenResult {
 	grant := GrantClientCredentials
 	if action == Refresh && !prev.RefreshToken.IsZero() {
 		grant = GrantRefreshToken
@@ -131,7 +131,7 @@ func refreshRefused(status int, err error) bool {
 }
 
 // retry decides whether a transient failure is retried, and when.
-func (f *Flow) retry(next State, err error, resp Response, now UnixMilli, attempt int, jitter float64) TokenResult {
+func (f *Settings) retry(next State, err error, resp Response, now UnixMilli, attempt int, jitter float64) TokenResult {
 	attempt = max(attempt, 0)
 	if attempt >= MaxTokenRetries {
 		return TokenResult{State: next, Err: err}
@@ -267,7 +267,7 @@ func parseTokenResponse(resp Response) (tokenFields, error) {
 // prev: an *OAuthError when the body is an RFC 6749 error, an *APIError when it is
 // Caspio-shaped, a *ResponseError otherwise. Their text is the server's, for people to read,
 // with the client's credentials taken out should the server echo one.
-func (f *Flow) errorFromBody(grant string, prev State, resp Response) error {
+func (f *Settings) errorFromBody(grant string, prev State, resp Response) error {
 	if m, ok := resp.Body.(map[string]any); ok && !resp.NotJSON {
 		scrub := f.scrubber(prev)
 		if code, ok := m["error"].(string); ok && code != "" {
@@ -304,7 +304,7 @@ func aString(v string) string {
 
 // scrubber returns a function that replaces, in text a server wrote, the client secret, the
 // Basic credentials and the tokens of prev with [redacted].
-func (f *Flow) scrubber(prev State) func(string) string {
+func (f *Settings) scrubber(prev State) func(string) string {
 	var secrets []string
 	for _, s := range []string{f.clientSecret.Reveal(), f.basicAuthorization()[len("Basic "):], prev.AccessToken.Reveal(), prev.RefreshToken.Reveal()} {
 		if s != "" {
@@ -340,56 +340,6 @@ func isToken(s string) bool {
 	return s != "" && indexAny(s, func(c byte) bool {
 		return !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0)
 	}) < 0
-}
-
-// NewAPIError makes the error for a failed resource request from its status, its
-// X-Caspio-Request-ID header and its body decoded as JSON (nil if it was not JSON). It
-// always returns an error: where the body lacks Caspio's fields, the message describes the
-// status.
-func NewAPIError(status int, requestID string, body any) *APIError {
-	e := &APIError{Status: status, RequestID: requestID}
-	if m, ok := body.(map[string]any); ok {
-		e.Code, _ = m["Code"].(string)
-		e.Message, _ = m["Message"].(string)
-		e.Resource, _ = m["Resource"].(string)
-		if id, ok := m["RequestId"].(string); ok && id != "" {
-			e.RequestID = id
-		}
-	}
-	if e.Message == "" {
-		e.Message = statusText(status)
-	}
-	return e
-}
-
-func statusText(status int) string {
-	switch status {
-	case 400:
-		return "Bad Request"
-	case 401:
-		return "Unauthorized"
-	case 403:
-		return "Forbidden"
-	case 404:
-		return "Not Found"
-	case 405:
-		return "Method Not Allowed"
-	case 409:
-		return "Conflict"
-	case 413:
-		return "Payload Too Large"
-	case 429:
-		return "Too Many Requests"
-	case 500:
-		return "Internal Server Error"
-	case 502:
-		return "Bad Gateway"
-	case 503:
-		return "Service Unavailable"
-	case 504:
-		return "Gateway Timeout"
-	}
-	return "HTTP status " + strconv.Itoa(status)
 }
 
 // replaceAll is strings.ReplaceAll for an old that is not empty. (strings.Replace, which

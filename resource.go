@@ -17,7 +17,7 @@ func (c *Conversation) startFetch(now UnixMilli) Step {
 	if c.method == "" {
 		c.method = "GET"
 	}
-	url, err := c.m.flow.ResolveURL(c.req.Ref)
+	url, err := c.m.settings.ResolveURL(c.req.Ref)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -66,7 +66,7 @@ func (c *Conversation) response(resp Response, now UnixMilli, jitter float64) St
 	m := c.m
 	switch {
 	case resp.Status == 0:
-	case resp.Status == 401 && c.sent != "" && resp.URL != "" && !m.flow.onRestBase(resp.URL):
+	case resp.Status == 401 && c.sent != "" && resp.URL != "" && !m.settings.onRestBase(resp.URL):
 		// The platform followed a redirect off the REST base, where the token does not go:
 		// this 401 is no verdict on the token, and is handed back as it is.
 		return Step{Kind: StepDone}
@@ -123,7 +123,7 @@ func (c *Conversation) retryAfterFailure(resp Response, now UnixMilli, jitter fl
 	default:
 		return 0, false
 	}
-	r := c.m.flow.retry(State{}, nil, resp, now, c.resends, jitter)
+	r := c.m.settings.retry(State{}, nil, resp, now, c.resends, jitter)
 	return r.Wait, r.Retry
 }
 
@@ -160,7 +160,7 @@ func (c *Conversation) redirect(resp Response, now UnixMilli) Step {
 		return Step{Kind: StepDone} // the body is spent: the redirect as is
 	}
 	c.hops++
-	if url, err := c.m.flow.ResolveURL(target); err == nil {
+	if url, err := c.m.settings.ResolveURL(target); err == nil {
 		c.url = url
 		return c.begin(now) // back on the REST base: with a token, valid now
 	}
@@ -170,7 +170,7 @@ func (c *Conversation) redirect(resp Response, now UnixMilli) Step {
 
 // onRestBase reports whether the absolute URL u is on the REST base: where the bearer token
 // goes, and a 401 is about the token.
-func (f *Flow) onRestBase(u string) bool {
+func (f *Settings) onRestBase(u string) bool {
 	_, err := f.ResolveURL(u)
 	return err == nil
 }
