@@ -349,7 +349,9 @@ bench() {
 	status=0
 	log "bench: client restarts with and without a token store"
 	go run ./cmd/caspio-bench restarts || status=1
-	for bench in size coldstart coldstart-lines hotpath records browser-start proxy-cpu; do
+	# coldstart-lines runs coldstart.mjs (each start-up goal beside its baseline) on Node 20
+	# and on Node 24.
+	for bench in size coldstart-lines hotpath records browser-start proxy-cpu workers-start; do
 		[ -f "tests/bench/$bench.mjs" ] || continue
 		[ "$bench" = browser-start ] && need_chromium
 		log "bench: tests/bench/$bench.mjs"

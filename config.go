@@ -1,9 +1,6 @@
 package caspio
 
-import (
-	"strconv"
-	"strings"
-)
+import "github.com/caspio-auth/caspio/internal/decimal"
 
 // Config describes one Caspio REST API client: where its account is, which credentials it
 // uses and how. Give exactly one of Account, IntegrationURL, or TokenURL with ResourceURL.
@@ -190,7 +187,7 @@ func (f *Settings) useEndpoints(tokenURL, resourceURL, version string) error {
 	}
 	path := trimSlashes(r.path)
 	urlVersion := ""
-	if i := strings.LastIndexByte(path, '/'); i >= 0 {
+	if i := lastIndexByte(path, '/'); i >= 0 {
 		if last := lowerASCII(path[i+1:]); last == "v2" || last == "v3" {
 			urlVersion = last
 		}
@@ -260,10 +257,10 @@ func (f *Settings) GoString() string { return f.String() }
 // "[redacted: 40 characters: letters and digits]"; ClientSecret is [redacted]. Empty fields
 // are left out.
 //
-// %v, %+v, %s and %q print String, %#v GoString, and encoding/json MarshalJSON. The verbs
-// for numbers (%d, %o...) bypass all three and print each field raw: the core implements
-// no fmt.Formatter, whose method takes an fmt.State and so would link fmt into the
-// WebAssembly build.
+// Every fmt verb prints String (Format, config_format.go; %#v GoString), and encoding/json
+// MarshalJSON. Format takes an fmt.State, so it is left out of GOOS=js builds, which must
+// not link fmt: there %v, %+v, %s, %q, %x and %X print String and %#v GoString, but the
+// verbs for numbers (%d, %o...) print each field raw.
 func (c Config) String() string {
 	b := []byte("caspio.Config{")
 	first := true
@@ -281,7 +278,7 @@ func (c Config) String() string {
 		if !first {
 			b = append(b, ", "...)
 		}
-		b = append(b, "RefreshMargin: "+strconv.FormatInt(int64(c.RefreshMargin), 10)+"ms"...)
+		b = append(b, "RefreshMargin: "+formatInt(int64(c.RefreshMargin))+"ms"...)
 	}
 	return string(append(b, '}'))
 }
@@ -299,7 +296,7 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		b = append(appendJSONString(b, f.value), ',')
 	}
 	b = append(b, `"RefreshMargin":`...)
-	b = strconv.AppendInt(b, int64(c.RefreshMargin), 10)
+	b = decimal.AppendInt(b, int64(c.RefreshMargin))
 	return append(b, '}'), nil
 }
 
@@ -344,11 +341,11 @@ func shownURL(raw string) string {
 	}
 	s := trimSpaceASCII(raw)
 	n := schemeEnd(s)
-	if scheme := lowerASCII(s[:n]); scheme != "https:" && scheme != "http:" || !strings.HasPrefix(s[n:], "//") ||
+	if scheme := lowerASCII(s[:n]); scheme != "https:" && scheme != "http:" || !hasPrefix(s[n:], "//") ||
 		indexAny(s, func(c byte) bool { return isSpaceOrControl(c) || c == '\\' }) >= 0 {
 		return shownShape(raw)
 	}
-	if at := strings.LastIndexByte(s, '@'); at >= 0 {
+	if at := lastIndexByte(s, '@'); at >= 0 {
 		s = s[:n+2] + redacted + s[at:]
 	}
 	return shownRef(s)
@@ -360,9 +357,9 @@ func checkClientID(id string) error {
 		return &ConfigError{Field: "ClientID", Problem: "is empty", Fix: "copy the Client ID from the account's Web services profile"}
 	case indexAny(id, isSpaceOrControl) >= 0:
 		return &ConfigError{Field: "ClientID", Problem: "has " + characterAt(id, indexAny(id, isSpaceOrControl)), Fix: "copy the Client ID again without surrounding white space"}
-	case strings.Contains(id, ":"):
+	case contains(id, ":"):
 		// HTTP Basic joins ID and secret with a colon, so an ID with one cannot be sent.
-		return &ConfigError{Field: "ClientID", Problem: "has " + characterAt(id, strings.IndexByte(id, ':')) + ", which HTTP Basic authentication cannot carry", Fix: "check that the Client ID was copied alone"}
+		return &ConfigError{Field: "ClientID", Problem: "has " + characterAt(id, indexByte(id, ':')) + ", which HTTP Basic authentication cannot carry", Fix: "check that the Client ID was copied alone"}
 	}
 	return nil
 }

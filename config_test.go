@@ -44,8 +44,10 @@ func TestConfigPrintsAsErrorsDo(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.want, tc.cfg.String())
 			for name, v := range map[string]any{"Config": tc.cfg, "*Config": &tc.cfg, "a struct holding one": struct{ C caspio.Config }{tc.cfg}} {
-				for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
-					assert.NotContains(t, fmt.Sprintf(verb, v), pw, "%s printed with %s", name, verb)
+				for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%d", "%x", "%X", "%o", "%10.40s", "%-8v"} {
+					out := fmt.Sprintf(verb, v)
+					assert.NotContains(t, out, pw, "%s printed with %s", name, verb)
+					assert.NotContains(t, out, fmt.Sprintf("%x", pw), "%s printed with %s", name, verb)
 				}
 				js, err := json.Marshal(v)
 				require.NoError(t, err)
@@ -53,6 +55,20 @@ func TestConfigPrintsAsErrorsDo(t *testing.T) {
 				assert.True(t, json.Valid(js), "%s as JSON: %s", name, js)
 			}
 		})
+	}
+}
+
+// TestConfigFormatVerbs: every verb formats String's text, as the verb says: a width, a
+// precision and the hex verbs apply to it, and a verb for numbers marks itself.
+func TestConfigFormatVerbs(t *testing.T) {
+	cfg := caspio.Config{Account: "c1abc123", ClientID: "id-1"}
+	s := cfg.String()
+	for _, tc := range []struct{ verb, want string }{
+		{"%v", s}, {"%+v", s}, {"%#v", s}, {"%s", s}, {"%q", fmt.Sprintf("%q", s)},
+		{"%x", fmt.Sprintf("%x", s)}, {"%X", fmt.Sprintf("%X", s)}, {"%.14s", "caspio.Config{"},
+		{"%d", "%!d(caspio.Config=" + s + ")"},
+	} {
+		assert.Equal(t, tc.want, fmt.Sprintf(tc.verb, cfg), tc.verb)
 	}
 }
 

@@ -1,9 +1,5 @@
 package caspio
 
-import (
-	"strconv"
-)
-
 // Conversation is one thing a caller asked of a Machine (a token, a login, a refresh, a
 // resource request), as the steps its driver performs. Step returns the step asked for;
 // Next takes that step's result and returns the next step, until a done or fail step ends
@@ -134,7 +130,7 @@ func (c *Conversation) Next(r Result) Step {
 		return c.set(c.abort(&StepError{Problem: "the " + r.Kind + " result has no time (Now must be Unix milliseconds)"}), r.Now)
 	}
 	if (r.Kind == StepTokenRequest || r.Kind == StepSend) && (r.Response.Status < 0 || r.Response.Status > 999) {
-		return c.set(c.abort(&StepError{Problem: "the " + r.Kind + " result has the HTTP status " + strconv.Itoa(r.Response.Status)}), r.Now)
+		return c.set(c.abort(&StepError{Problem: "the " + r.Kind + " result has the HTTP status " + itoa(r.Response.Status)}), r.Now)
 	}
 	if r.Kind == StepJoin && !c.joined.landed {
 		if !takeOver(r.Silent) {
@@ -379,7 +375,7 @@ func (c *Conversation) loop(now UnixMilli) Step {
 		action = Refresh // TokenRequest logs in when there is no refresh token
 	}
 	if c.attempt >= maxTokenRequests {
-		return c.land(outcome{err: &TokenError{Code: KindGaveUp, Grant: c.grant, Problem: "gave up after " + strconv.Itoa(c.attempt) + " token requests", Cause: c.lastErr}})
+		return c.land(outcome{err: &TokenError{Code: KindGaveUp, Grant: c.grant, Problem: "gave up after " + itoa(c.attempt) + " token requests", Cause: c.lastErr}})
 	}
 	req := m.settings.TokenRequest(action, m.state)
 	if m.opts.Hold == HoldAll || m.opts.Hold == HoldLogin && req.Grant == GrantClientCredentials {
@@ -427,7 +423,7 @@ func (c *Conversation) tokenResponse(r Result) Step {
 	}
 	m.state.Revision = requests(m.state)
 	at, ttl := storeExpiry(m.state, now)
-	return Step{Kind: StepWrite, State: m.state, ExpiresAt: at, TTL: ttl, Timeout: m.opts.TokenTimeout}
+	return Step{Kind: StepWrite, State: m.written(m.state, now), ExpiresAt: at, TTL: ttl, Timeout: m.opts.TokenTimeout}
 }
 
 // transient reports whether a token response's status is a failure that may pass: none
@@ -508,7 +504,7 @@ func (c *Conversation) abort(err error) Step {
 
 // giveUp ends a conversation that reached maxSteps, releasing the lock first.
 func (c *Conversation) giveUp() Step {
-	err := &TokenError{Code: KindGaveUp, Problem: "gave up after " + strconv.Itoa(c.steps) + " steps"}
+	err := &TokenError{Code: KindGaveUp, Problem: "gave up after " + itoa(c.steps) + " steps"}
 	if c.flight != nil {
 		return c.land(outcome{err: err})
 	}

@@ -38,7 +38,8 @@ type conversationCase struct {
 	Options struct {
 		Lock           bool
 		Hold           string
-		TokenTimeoutMS int64 `json:"token_timeout_ms"`
+		TokenTimeoutMS int64  `json:"token_timeout_ms"`
+		LeaseKey       string `json:"lease_key"`
 	}
 	Script  []scriptEntry
 	Outcome struct {
@@ -109,7 +110,7 @@ func runConversation(t *testing.T, c conversationCase) reliability.Case {
 		RefreshMargin: caspio.Millis(c.Config.RefreshMarginMS),
 	})
 	require.NoError(t, err)
-	m, err := caspio.NewMachine(settings, caspio.Options{Lock: c.Options.Lock, Hold: c.Options.Hold, TokenTimeout: caspio.Millis(c.Options.TokenTimeoutMS)})
+	m, err := caspio.NewMachine(settings, caspio.Options{Lock: c.Options.Lock, Hold: c.Options.Hold, TokenTimeout: caspio.Millis(c.Options.TokenTimeoutMS), LeaseKey: c.Options.LeaseKey})
 	require.NoError(t, err)
 
 	convs := map[string]*caspio.Conversation{}

@@ -31,6 +31,24 @@ func TestWasmLinksNoHeavyPackages(t *testing.T) {
 	}
 }
 
+// TestFormatTagAddsOnlyFmt: a GOOS=js build with caspio_fmt (a Go Worker that logs a
+// Config) has Config.Format, and with it fmt; the tag adds nothing else to the core.
+func TestFormatTagAddsOnlyFmt(t *testing.T) {
+	deps := func(tags ...string) []string {
+		cmd := exec.Command("go", append(append([]string{"list"}, tags...), "-deps", ".")...)
+		cmd.Env = append(cmd.Environ(), "GOOS=js", "GOARCH=wasm")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, string(out))
+		return strings.Fields(string(out))
+	}
+	with, without := deps("-tags", "caspio_fmt"), deps()
+	assert.Contains(t, with, "fmt", "a build with caspio_fmt has Config.Format")
+	assert.NotContains(t, without, "fmt")
+	for _, pkg := range without {
+		assert.Contains(t, with, pkg)
+	}
+}
+
 func TestSecretsNeverPrint(t *testing.T) {
 	const secret = "SECRET-do-not-print"
 	cfg := caspio.Config{Account: "c1abc123", ClientID: "id-1", ClientSecret: caspio.NewSecret(secret)}

@@ -1,6 +1,6 @@
 package caspio
 
-import "strconv"
+import "github.com/caspio-auth/caspio/internal/decimal"
 
 // encoder receives a value's fields in order. Each shape (a step, a status, an event, an
 // error) is told once, by its encode function; Encode builds maps from it (mapEncoder), and
@@ -85,12 +85,16 @@ func (e *jsonEncoder) str(key, v string) {
 
 func (e *jsonEncoder) num(key string, v int64) {
 	e.key(key)
-	e.b = strconv.AppendInt(e.b, v, 10)
+	e.b = decimal.AppendInt(e.b, v)
 }
 
 func (e *jsonEncoder) flag(key string, v bool) {
 	e.key(key)
-	e.b = strconv.AppendBool(e.b, v)
+	if v {
+		e.b = append(e.b, "true"...)
+	} else {
+		e.b = append(e.b, "false"...)
+	}
 }
 
 func (e *jsonEncoder) null(key string) {

@@ -1,7 +1,5 @@
 package caspio
 
-import "strings"
-
 // The parser of the endpoint URLs a Config gives (IntegrationURL, TokenURL, ResourceURL),
 // which ResolveURL also uses for an absolute reference whose origin is not spelled as the
 // configured one. It is strict, and it runs as unoptimised WebAssembly when a Node script
@@ -25,7 +23,7 @@ func parseEndpoint(field, raw string) (endpoint, error) {
 	if i := indexAny(s, func(c byte) bool { return isSpaceOrControl(c) || c == '\\' }); i >= 0 {
 		return bad("has "+characterAt(s, i), "give a plain URL such as https://c1abc123.caspio.com")
 	}
-	scheme, rest, ok := strings.Cut(s, "://")
+	scheme, rest, ok := cut(s, "://")
 	scheme = lowerASCII(scheme)
 	switch {
 	case !ok:
@@ -36,14 +34,14 @@ func parseEndpoint(field, raw string) (endpoint, error) {
 	at := len(scheme) + len("://")
 	// An "@" anywhere is refused, not only in the host: in https://id:pa/ss@host the
 	// password holds a "/" that ends the host for a URL parser, and no Caspio endpoint has one.
-	if i := strings.IndexByte(rest, '@'); i >= 0 {
+	if i := indexByte(rest, '@'); i >= 0 {
 		return bad("has "+characterAt(s, at+i)+": user info (user:password@host) is not allowed", "remove it: the client sends the credentials itself, never in a URL")
 	}
 	if i := indexAnyByte(rest, "?#"); i >= 0 {
 		return bad("has a query or fragment, from "+characterAt(s, at+i), "remove everything from ? or #")
 	}
 	hostport, path := rest, ""
-	if i := strings.IndexByte(rest, '/'); i >= 0 {
+	if i := indexByte(rest, '/'); i >= 0 {
 		hostport, path = rest[:i], rest[i:]
 	}
 	host, port, problem := splitHostPort(hostport)
@@ -58,7 +56,7 @@ func parseEndpoint(field, raw string) (endpoint, error) {
 	if port != "" && !(scheme == "https" && port == "443") && !(scheme == "http" && port == "80") {
 		origin += ":" + port
 	}
-	if strings.Contains(path, "//") || hasDotSegment(path) {
+	if contains(path, "//") || hasDotSegment(path) {
 		return bad("has an empty or dot segment in its path", "give the path as the Web services profile shows it")
 	}
 	return endpoint{origin: origin, path: path}, nil
@@ -67,8 +65,8 @@ func parseEndpoint(field, raw string) (endpoint, error) {
 // splitHostPort splits "host", "host:port", "[v6]" or "[v6]:port", checking each part. When
 // s is not one of them, problem says what is wrong, without quoting any of s.
 func splitHostPort(s string) (host, port, problem string) {
-	if strings.HasPrefix(s, "[") {
-		end := strings.IndexByte(s, ']')
+	if hasPrefix(s, "[") {
+		end := indexByte(s, ']')
 		if end < 0 {
 			return "", "", `has an IPv6 host without its closing "]"`
 		}
@@ -89,7 +87,7 @@ func splitHostPort(s string) (host, port, problem string) {
 		return host, port, ""
 	}
 	host = s
-	if i := strings.LastIndexByte(s, ':'); i >= 0 {
+	if i := lastIndexByte(s, ':'); i >= 0 {
 		host, port = s[:i], s[i+1:]
 		if !validPort(port) {
 			return "", "", "has a port that is not a number from 1 to 65535"
@@ -135,7 +133,7 @@ func isLoopbackHost(host string) bool {
 	case "localhost", "[::1]", "[0:0:0:0:0:0:0:1]":
 		return true
 	}
-	if !strings.HasPrefix(host, "127.") {
+	if !hasPrefix(host, "127.") {
 		return false
 	}
 	// Four decimal octets from 0 to 255, without leading zeros.

@@ -1,7 +1,5 @@
 package caspio
 
-import "strconv"
-
 // What an error message may show. A message names the field at fault and says what is wrong
 // with the shape of its value (its length, the kinds of character in it, which character is
 // not allowed and where), never the value itself: a client secret pasted into the wrong
@@ -56,7 +54,7 @@ type OAuthError struct {
 }
 
 func (e *OAuthError) Error() string {
-	msg := "caspio: token endpoint refused the " + e.Grant + " grant: " + strconv.Itoa(e.Status) + " " + e.ErrorCode
+	msg := "caspio: token endpoint refused the " + e.Grant + " grant: " + itoa(e.Status) + " " + e.ErrorCode
 	if e.Description != "" {
 		msg += ": " + e.Description
 	}
@@ -83,7 +81,7 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	msg := "caspio: API answered " + strconv.Itoa(e.Status)
+	msg := "caspio: API answered " + itoa(e.Status)
 	if e.Code != "" {
 		msg += " " + e.Code
 	}
@@ -117,7 +115,7 @@ type ResponseError struct {
 func (e *ResponseError) Error() string {
 	msg := "caspio: token endpoint response"
 	if e.Status != 0 {
-		msg += " (" + strconv.Itoa(e.Status) + ")"
+		msg += " (" + itoa(e.Status) + ")"
 	}
 	msg += ": "
 	if e.Field != "" {
@@ -218,5 +216,5 @@ func statusText(status int) string {
 	case 504:
 		return "Gateway Timeout"
 	}
-	return "HTTP status " + strconv.Itoa(status)
+	return "HTTP status " + itoa(status)
 }

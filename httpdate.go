@@ -1,7 +1,5 @@
 package caspio
 
-import "strings"
-
 // parseHTTPDate reads an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), the form RFC 9110
 // requires senders to use, without package time.
 func parseHTTPDate(s string) (UnixMilli, bool) {
@@ -15,7 +13,7 @@ func parseHTTPDate(s string) (UnixMilli, bool) {
 	hour, ok3 := digits(s[17:19])
 	minute, ok4 := digits(s[20:22])
 	second, ok5 := digits(s[23:25])
-	month := strings.Index("JanFebMarAprMayJunJulAugSepOctNovDec", s[8:11])
+	month := index("JanFebMarAprMayJunJulAugSepOctNovDec", s[8:11])
 	if !(ok1 && ok2 && ok3 && ok4 && ok5) || month < 0 || month%3 != 0 ||
 		day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60 {
 		return 0, false

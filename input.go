@@ -1,7 +1,5 @@
 package caspio
 
-import "strings"
-
 // What a message may quote of what a user typed: the rule of errors.go applied to input,
 // for every runtime (the JS package and its command line reach it through the WebAssembly
 // core). A message names what is wrong and how to fix it; it quotes the value a user typed
@@ -60,7 +58,7 @@ const (
 func sideOf(field string) inputSide {
 	f := squashName(field)
 	for _, word := range []string{"secret", "token", "key", "password", "authorization", "authorisation"} {
-		if strings.Contains(f, word) {
+		if contains(f, word) {
 			return inputHidden
 		}
 	}

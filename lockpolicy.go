@@ -43,36 +43,63 @@ type SeenLock struct {
 	HolderGone bool
 }
 
-// Stale reports whether a waiter may remove the lock it saw and try to take it (the token
-// file's lock, docs/token-file.md): an unreadable one after Unreadable, one whose holder is
-// gone at once, any other one when its holder has not refreshed it for longer than TTL.
-func (p LockPolicy) Stale(l SeenLock) bool {
+// StaleAfter is the age up to which a lock seen as l is honoured (docs/token-file.md): an
+// unreadable one Unreadable (at most TTL), one whose holder is gone none at all (-1: stale
+// at any age), any other one TTL since its holder last refreshed it. The JS lock step
+// carries the three (lock_stale_ms), so that every store compares an age with the core's.
+func (p LockPolicy) StaleAfter(l SeenLock) Millis {
 	switch {
 	case l.Unreadable:
-		return l.Age > min(p.Unreadable, p.TTL)
+		return min(p.Unreadable, p.TTL)
 	case l.HolderGone:
-		return true
+		return -1
 	}
-	return l.Age > p.TTL
+	return p.TTL
 }
 
-// Backoff is the pause of a waiter before its try number attempt (from 1) after the first
-// failed one: PollMin doubled attempt-1 times, at most PollMax, of which the first half is
-// waited always and the second half times jitter (from 0 up to 1, drawn at random by the
-// driver), so that waiters spread out and never bunch up at zero. Out-of-range arguments are
-// clamped.
+// Stale reports whether a waiter may remove the lock it saw and try to take it: when its age
+// is past StaleAfter.
+func (p LockPolicy) Stale(l SeenLock) bool { return l.Age > p.StaleAfter(l) }
+
+// maxDoublings bounds Pauses: after that many doublings the pause is PollMax whatever
+// PollMin is (a PollMin of 0 never doubles).
+const maxDoublings = 16
+
+// Pauses is a waiter's pause schedule: entry i is [min, max] of the pause before its try
+// number i+2 (after its i+1st failed one), and the last entry holds for every later pause.
+// max is PollMin doubled i times, at most PollMax, and min half of it, so that waiters
+// spread out and never bunch up at zero. The JS lock step carries it
+// (lock_pauses_ms), so that a JS store draws its pause as Go's do (Backoff).
+func (p LockPolicy) Pauses() [][2]Millis {
+	var out [][2]Millis
+	for i := 0; ; i++ {
+		pause := p.PollMax
+		if i < maxDoublings {
+			pause = min(p.PollMax, p.PollMin<<i)
+		}
+		out = append(out, [2]Millis{pause / 2, pause})
+		if pause >= p.PollMax || i >= maxDoublings {
+			return out
+		}
+	}
+}
+
+// Backoff is the pause of a waiter before its try number attempt+1 (attempt from 1), drawn
+// from Pauses: min plus jitter (from 0 up to 1, drawn at random by the driver) times the
+// rest. Out-of-range arguments are clamped.
 func (p LockPolicy) Backoff(attempt int, jitter float64) Millis {
 	if jitter < 0 || jitter >= 1 || math.IsNaN(jitter) {
 		jitter = 0.5
 	}
-	pause := p.PollMax
-	if attempt < 1 {
-		attempt = 1
+	pauses := p.Pauses()
+	i := len(pauses) - 1
+	if attempt >= 1 && attempt <= len(pauses) {
+		i = attempt - 1
+	} else if attempt < 1 {
+		i = 0
 	}
-	if attempt <= 16 {
-		pause = min(p.PollMax, p.PollMin<<(attempt-1))
-	}
-	return pause/2 + Millis(float64(pause-pause/2)*jitter)
+	lo, hi := pauses[i][0], pauses[i][1]
+	return lo + Millis(float64(hi-lo)*jitter)
 }
 
 // LockTimeout is how long a driver waits for a store's lock before it goes on without it

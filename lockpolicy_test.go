@@ -41,15 +41,36 @@ func TestLockBackoff(t *testing.T) {
 	}
 }
 
+// The lock step carries the policy's decisions as values a JS store only looks up: the
+// pause schedule and the ages up to which a lock is honoured.
 func TestLockStepCarriesThePolicy(t *testing.T) {
 	p := caspio.StoreLock()
 	got := caspio.Step{Kind: caspio.StepLock, Timeout: 1234}.Encode()
 	assert.Equal(t, map[string]any{
 		"kind": "lock", "timeout_ms": float64(1234),
 		"lock_ttl_ms": float64(p.TTL), "lock_extend_ms": float64(p.Extend),
-		"poll_min_ms": float64(p.PollMin), "poll_max_ms": float64(p.PollMax),
-		"lock_unreadable_ms": float64(p.Unreadable),
+		"lock_pauses_ms": []any{
+			[]any{float64(2), float64(5)}, []any{float64(5), float64(10)}, []any{float64(10), float64(20)},
+			[]any{float64(20), float64(40)}, []any{float64(40), float64(80)}, []any{float64(80), float64(160)},
+			[]any{float64(125), float64(250)},
+		},
+		"lock_stale_ms": map[string]any{"held": float64(p.TTL), "holder_gone": float64(-1), "unreadable": float64(p.Unreadable)},
 	}, got)
+	text := caspio.Step{Kind: caspio.StepLock, Timeout: 1234}.AppendJSON(nil)
+	assert.Contains(t, string(text), `"lock_pauses_ms":[[2,5],[5,10],[10,20],[20,40],[40,80],[80,160],[125,250]],"lock_stale_ms":{"held":10000,"holder_gone":-1,"unreadable":2000}`)
+}
+
+func TestLockPauses(t *testing.T) {
+	p := caspio.LockPolicy{PollMin: 8, PollMax: 100}
+	assert.Equal(t, [][2]caspio.Millis{{4, 8}, {8, 16}, {16, 32}, {32, 64}, {50, 100}}, p.Pauses())
+	zero := caspio.LockPolicy{PollMin: 0, PollMax: 100}
+	pauses := zero.Pauses()
+	assert.Len(t, pauses, 17, "a PollMin that never doubles ends at PollMax after 16 doublings")
+	assert.Equal(t, [2]caspio.Millis{50, 100}, pauses[16])
+	for attempt := 1; attempt <= 8; attempt++ {
+		i := min(attempt, len(p.Pauses())) - 1
+		assert.Equal(t, p.Pauses()[i][0], p.Backoff(attempt, 0), "attempt %d", attempt)
+	}
 }
 
 func TestLockStale(t *testing.T) {
@@ -70,6 +91,7 @@ func TestLockStale(t *testing.T) {
 			assert.Equal(t, tc.want, p.Stale(tc.seen))
 		})
 	}
+	assert.Equal(t, caspio.Millis(-1), p.StaleAfter(caspio.SeenLock{HolderGone: true}))
 	short := caspio.LockPolicy{TTL: 500, Unreadable: 2000}
 	assert.True(t, short.Stale(caspio.SeenLock{Age: 501, Unreadable: true}), "an unreadable lock is honoured at most TTL")
 	assert.Less(t, p.Extend*2, p.TTL, "a holder refreshes its lock at least twice before a waiter may find it stale")

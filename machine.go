@@ -22,7 +22,11 @@ type Machine struct {
 	flights int      // flights started, for their ids
 	stale   bool     // the store changed: read it before trusting memory
 	retries int      // resource requests sent again after a 401
+	urls    []refURL // the references of the latest resource requests, resolved, newest last (Options.LeaseKey)
 }
+
+// refURL is a reference and the URL it resolved to.
+type refURL struct{ ref, url string }
 
 // Options configures a Machine. The zero Options suit a store of this process only, such as
 // a memory store.
@@ -42,6 +46,13 @@ type Options struct {
 	// Timeout of token_request steps), and sets how long it waits for the store's lock. If
 	// zero, DefaultTokenTimeout is used.
 	TokenTimeout Millis
+	// LeaseKey, if not empty, makes every state the machine writes carry its lease
+	// (State.Start): the Authorization value, until when it is valid, the URLs of its
+	// latest resource requests, and this key. A driver that starts before its machine (a
+	// process that must answer fast) sends with it when the key it would open its machine
+	// with is equal; so the key must change with everything that decides the lease and the
+	// URLs (the configuration, the version). If empty, no lease is written.
+	LeaseKey string
 }
 
 // Values of Options.Hold.
@@ -246,6 +257,42 @@ func (m *Machine) status(now UnixMilli) Status {
 func (m *Machine) lease(now UnixMilli) (Lease, bool) {
 	d := m.settings.Decide(m.state, now)
 	return d.Lease, d.Action == UseLease
+}
+
+// resolved remembers that ref resolved to url, for the lease written with the state.
+func (m *Machine) resolved(ref, url string) {
+	if m.opts.LeaseKey == "" {
+		return
+	}
+	for i, r := range m.urls {
+		if r.ref == ref {
+			m.urls = append(m.urls[:i], m.urls[i+1:]...)
+			break
+		}
+	}
+	if len(m.urls) >= MaxStartURLs {
+		m.urls = m.urls[1:]
+	}
+	m.urls = append(m.urls, refURL{ref, url})
+}
+
+// written is s as the machine writes it at now: with its lease (Options.LeaseKey) when
+// the state gives one.
+func (m *Machine) written(s State, now UnixMilli) State {
+	s.Start = nil
+	if m.opts.LeaseKey == "" {
+		return s
+	}
+	d := m.settings.Decide(s, now)
+	if d.Action != UseLease {
+		return s
+	}
+	urls := make(map[string]string, len(m.urls))
+	for _, r := range m.urls {
+		urls[r.ref] = r.url
+	}
+	s.Start = &StartLease{Key: m.opts.LeaseKey, Lease: d.Lease, URLs: urls}
+	return s
 }
 
 // clean drops from s the access tokens a 401 refused: a store may still hold one, written

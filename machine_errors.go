@@ -1,7 +1,5 @@
 package caspio
 
-import "strconv"
-
 // Kinds of the errors with which a Machine's conversations fail, beside those of errors.go.
 const (
 	KindGaveUp    = "TOKEN_GAVE_UP"      // *TokenError: the acquisition's token requests ran out
@@ -46,7 +44,7 @@ type RedirectError struct {
 }
 
 func (e *RedirectError) Error() string {
-	msg := "caspio: redirect " + strconv.Itoa(e.Status)
+	msg := "caspio: redirect " + itoa(e.Status)
 	if e.Location != "" {
 		msg += " to " + quote(e.Location)
 	}

@@ -1,10 +1,5 @@
 package caspio
 
-import (
-	"strconv"
-	"strings"
-)
-
 // The rules of records calls: the requests a read of a table or view pages through and when
 // it stops, the requests of writes, and what Caspio's answers mean. They are pure functions
 // of plain values, so that every driver pages the same way: a host sends the request Ref
@@ -104,7 +99,7 @@ func NewPaging(source, name string, q Query) (*Paging, error) {
 	case q.PageSize == 0:
 		q.PageSize = DefaultPageSize
 	case q.PageSize < MinPageSize || q.PageSize > MaxPageSize:
-		return nil, &ConfigError{Field: "PageSize", Problem: "is " + strconv.Itoa(q.PageSize) + ", and Caspio takes a q.pageSize of 5 to 1,000", Fix: "use 5 to 1000, or 0 for 1000"}
+		return nil, &ConfigError{Field: "PageSize", Problem: "is " + itoa(q.PageSize) + ", and Caspio takes a q.pageSize of 5 to 1,000", Fix: "use 5 to 1000, or 0 for 1000"}
 	}
 	if q.Limit < 0 {
 		return nil, &ConfigError{Field: "Limit", Problem: "is negative", Fix: "use a positive number of records, or 0 for all"}
@@ -123,7 +118,7 @@ func NewPaging(source, name string, q Query) (*Paging, error) {
 	hasKey := false
 	for _, f := range q.Select {
 		f = trimSpaceASCII(f)
-		if f == "" || strings.IndexByte(f, ',') >= 0 {
+		if f == "" || indexByte(f, ',') >= 0 {
 			return nil, &ConfigError{Field: "Select", Problem: "has an empty field name or one with a comma", Fix: "list one field name per item"}
 		}
 		if p.selects != "" {
@@ -164,7 +159,7 @@ func (p *Paging) single() bool {
 // Ref returns the request of the page at c: a path on the REST base with its query, for
 // Settings.ResolveURL. Every q.* value is percent-encoded whole; empty clauses are left out.
 func (p *Paging) Ref(c Cursor) string {
-	var b strings.Builder
+	var b builder
 	b.WriteString(p.path)
 	sep := byte('?')
 	param := func(name, value string) {
@@ -192,14 +187,14 @@ func (p *Paging) Ref(c Cursor) string {
 	case p.keyset:
 		param("q.orderBy", keyField)
 		param("q.pageNumber", "1")
-		param("q.pageSize", strconv.Itoa(max(MinPageSize, p.want(c))))
+		param("q.pageSize", itoa(max(MinPageSize, p.want(c))))
 	case p.single():
 		param("q.orderBy", p.q.OrderBy)
-		param("q.limit", strconv.Itoa(p.q.Limit))
+		param("q.limit", itoa(p.q.Limit))
 	default:
 		param("q.orderBy", p.q.OrderBy)
-		param("q.pageNumber", strconv.Itoa(c.Page))
-		param("q.pageSize", strconv.Itoa(p.size))
+		param("q.pageNumber", itoa(c.Page))
+		param("q.pageSize", itoa(p.size))
 	}
 	return b.String()
 }
@@ -238,7 +233,7 @@ func (p *Paging) Next(c Cursor, pg Page) (Cursor, int, error) {
 				return c, 0, &PageError{Problem: "the answer's last PK_ID is not above the last page's; the records are not in key order"}
 			}
 		}
-		next.After = strconv.FormatInt(key, 10)
+		next.After = formatInt(key)
 		if keep < pg.Count {
 			next.After = "" // a cut page ends the read: the key of its last kept record is not known
 		}
@@ -279,7 +274,7 @@ func recordsPath(source, name string) (string, error) {
 	if trimSpaceASCII(name) == "" || name == "." || name == ".." || hasControl(name) {
 		return "", &ConfigError{Field: what, Problem: "has no usable name (empty, a dot segment or a control character)", Fix: "give the " + what + "'s name as Caspio shows it"}
 	}
-	var b strings.Builder
+	var b builder
 	b.WriteString(source + "/")
 	appendPathSegment(&b, name)
 	b.WriteString("/records")
@@ -303,7 +298,7 @@ func RecordsRef(op, table, where string, returnRows bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var b strings.Builder
+	var b builder
 	b.WriteString(path)
 	switch op {
 	case OpInsert:
@@ -393,13 +388,13 @@ func Missing(e *APIError, table string) (object, field string) {
 // quotedAfter returns the name quoted ('name' or "name") right after the first marker in
 // msg, matched without regard to ASCII case; "" when there is none.
 func quotedAfter(msg, marker string) string {
-	i := strings.Index(lowerASCII(msg), marker)
+	i := index(lowerASCII(msg), marker)
 	if i < 0 || i+len(marker) >= len(msg) {
 		return ""
 	}
 	rest := msg[i+len(marker):]
 	if q := rest[0]; q == '\'' || q == '"' {
-		if j := strings.IndexByte(rest[1:], q); j > 0 {
+		if j := indexByte(rest[1:], q); j > 0 {
 			return rest[1 : 1+j]
 		}
 	}
@@ -418,7 +413,7 @@ func RecordsError(e *APIError, table string) error {
 // appendQueryValue writes v percent-encoded as a query value: every byte but the unreserved
 // ones and those Caspio's SQL reads as typed ('(),*) is escaped, "&", "=", "+", "#" and "%"
 // included, so that a condition reaches Caspio exactly as it was written.
-func appendQueryValue(b *strings.Builder, v string) {
+func appendQueryValue(b *builder, v string) {
 	const hex = "0123456789ABCDEF"
 	for i := 0; i < len(v); i++ {
 		c := v[i]
@@ -433,7 +428,7 @@ func appendQueryValue(b *strings.Builder, v string) {
 }
 
 // appendPathSegment writes s percent-encoded as one path segment ("/", "?" and "%" too).
-func appendPathSegment(b *strings.Builder, s string) {
+func appendPathSegment(b *builder, s string) {
 	const hex = "0123456789ABCDEF"
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; isUnreserved(c) {

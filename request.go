@@ -1,9 +1,5 @@
 package caspio
 
-import (
-	"strings"
-)
-
 // Grant types of the token endpoint.
 const (
 	GrantClientCredentials = "client_credentials"
@@ -74,7 +70,7 @@ func (f *Settings) basicAuthorization() string {
 }
 
 // formBuilder writes application/x-www-form-urlencoded pairs.
-type formBuilder struct{ b strings.Builder }
+type formBuilder struct{ b builder }
 
 func (fb *formBuilder) add(key, value string) {
 	if fb.b.Len() > 0 {
@@ -89,7 +85,7 @@ func (fb *formBuilder) String() string { return fb.b.String() }
 
 // formEscape writes s form-encoded: unreserved bytes as they are, space as '+', every other
 // byte as %XX (the WHATWG application/x-www-form-urlencoded serializer).
-func formEscape(b *strings.Builder, s string) {
+func formEscape(b *builder, s string) {
 	const hex = "0123456789ABCDEF"
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -1,7 +1,5 @@
 package caspio
 
-import "strings"
-
 // ResolveURL turns a resource reference into the URL to request with the bearer token.
 //
 // A path resolves against the resource base: with base https://c1abc123.caspio.com/rest/v2,
@@ -26,20 +24,20 @@ func (f *Settings) ResolveURL(ref string) (string, error) {
 	if hasControlOrBackslash(ref) {
 		return refuse("contains a control character or a backslash")
 	}
-	if i := strings.IndexByte(ref, '#'); i >= 0 {
+	if i := indexByte(ref, '#'); i >= 0 {
 		ref = ref[:i] // fragments are never sent
 	}
-	path, query, _ := strings.Cut(ref, "?")
+	path, query, _ := cut(ref, "?")
 
 	if mayHoldUserInfo(path) {
 		return refuse(`has user info (a name or password before "@"); credentials never go in a URL, and the bearer token only to ` + f.resourceOrigin)
 	}
-	if strings.HasPrefix(path, "//") {
+	if hasPrefix(path, "//") {
 		return refuse("is scheme-relative (//host); give a path on the resource endpoint " + f.resourceOrigin)
 	}
 	absolute := false
 	if n := schemeEnd(path); n > 0 {
-		if !strings.HasPrefix(path[n:], "//") {
+		if !hasPrefix(path[n:], "//") {
 			// Not a path: sent as one, it would reach the REST base with the bearer token,
 			// which is not what was asked for.
 			return refuse(`has a scheme but no "//" (such as data: or http:host); give a path, or a full URL on the resource endpoint ` + f.resourceOrigin)
@@ -55,15 +53,15 @@ func (f *Settings) ResolveURL(ref string) (string, error) {
 		path = p[len(f.resourcePath):]
 	}
 
-	path = strings.TrimPrefix(path, "/")
-	base := strings.TrimPrefix(f.resourcePath, "/")
+	path = trimPrefix(path, "/")
+	base := trimPrefix(f.resourcePath, "/")
 	switch {
 	case absolute:
 		// The REST base is already stripped; what follows is the resource path as it is.
 	case hasPathPrefix(path, base):
-		path = strings.TrimPrefix(path[len(base):], "/")
+		path = trimPrefix(path[len(base):], "/")
 	case f.apiVersion != "" && hasPathPrefix(path, f.apiVersion):
-		path = strings.TrimPrefix(path[len(f.apiVersion):], "/")
+		path = trimPrefix(path[len(f.apiVersion):], "/")
 	default:
 		for _, other := range [...]string{"v2", "v3", "rest/v2", "rest/v3", "integrations/rest/v3"} {
 			if hasPathPrefix(path, other) {
@@ -76,14 +74,14 @@ func (f *Settings) ResolveURL(ref string) (string, error) {
 	if hasDotSegment(path) {
 		return refuse(`has a "." or ".." segment; give a path below ` + f.resourceBase)
 	}
-	if strings.Contains(strings.TrimSuffix(path, "/"), "//") {
+	if contains(trimSuffix(path, "/"), "//") {
 		return refuse("has an empty path segment (//)")
 	}
 
 	if absolute && !needsEscape(path, false) && !needsEscape(query, true) && spells(ref, f.resourceBase, path, query) {
 		return ref, nil // already the URL to request, as resource URLs built by a client are
 	}
-	var b strings.Builder
+	var b builder
 	b.Grow(len(f.resourceBase) + len(ref) + 8)
 	b.WriteString(f.resourceBase)
 	if path != "" {
@@ -111,12 +109,12 @@ func hasControlOrBackslash(s string) bool {
 // n bytes long, if it is on the resource origin. The origin as the settings spells it (lower
 // case, no default port) is matched at once; any other spelling is parsed.
 func (f *Settings) onResourceOrigin(path string, n int) (string, bool) {
-	if rest, ok := strings.CutPrefix(path, f.resourceOrigin); ok && (rest == "" || rest[0] == '/') {
+	if rest, ok := cutPrefix(path, f.resourceOrigin); ok && (rest == "" || rest[0] == '/') {
 		return rest, true
 	}
 	rest := path[n+2:]
 	origin, p := rest, ""
-	if i := strings.IndexByte(rest, '/'); i >= 0 {
+	if i := indexByte(rest, '/'); i >= 0 {
 		origin, p = rest[:i], rest[i:]
 	}
 	e, err := parseEndpoint("ref", lowerASCII(path[:n-1])+"://"+origin)
@@ -125,21 +123,21 @@ func (f *Settings) onResourceOrigin(path string, n int) (string, bool) {
 
 // hasPathPrefix reports whether path is prefix, or prefix and then "/" and more.
 func hasPathPrefix(path, prefix string) bool {
-	return strings.HasPrefix(path, prefix) && (len(path) == len(prefix) || path[len(prefix)] == '/')
+	return hasPrefix(path, prefix) && (len(path) == len(prefix) || path[len(prefix)] == '/')
 }
 
 // spells reports whether ref is base, then "/" and path if path is not empty, then "?" and
 // query if query is not empty: the URL ResolveURL would build.
 func spells(ref, base, path, query string) bool {
-	rest, ok := strings.CutPrefix(ref, base)
+	rest, ok := cutPrefix(ref, base)
 	if !ok {
 		return false
 	}
 	if path != "" {
-		if rest, ok = strings.CutPrefix(rest, "/"); !ok {
+		if rest, ok = cutPrefix(rest, "/"); !ok {
 			return false
 		}
-		if rest, ok = strings.CutPrefix(rest, path); !ok {
+		if rest, ok = cutPrefix(rest, path); !ok {
 			return false
 		}
 	}
@@ -166,7 +164,7 @@ func CheckLocation(location string) error {
 		if scheme := lowerASCII(l[:n-1]); scheme != "http" && scheme != "https" {
 			return refuse("is a redirect to a URL that is not http(s); it is not followed")
 		}
-		if !strings.HasPrefix(l[n:], "//") {
+		if !hasPrefix(l[n:], "//") {
 			return refuse(`is a redirect to an http(s) URL without "//"; it is not followed`)
 		}
 	}
@@ -206,7 +204,7 @@ func authorityStart(ref string) (start int, ok bool) {
 // before its query or fragment. The "@" may stand after a "/" that a URL parser takes for
 // the end of the host (https://id:pa/ss@host): the password is there all the same.
 func mayHoldUserInfo(ref string) bool {
-	at := strings.IndexByte(ref, '@')
+	at := indexByte(ref, '@')
 	if at < 0 {
 		return false
 	}
@@ -226,11 +224,11 @@ func shownRef(ref string) string {
 	if i := indexAnyByte(ref, "?#"); i >= 0 {
 		ref = ref[:i]
 	}
-	if n := schemeEnd(ref); n > 0 && !strings.HasPrefix(ref[n:], "//") {
+	if n := schemeEnd(ref); n > 0 && !hasPrefix(ref[n:], "//") {
 		return ref[:n]
 	}
 	if start, ok := authorityStart(ref); ok {
-		if at := strings.LastIndexByte(ref, '@'); at >= start {
+		if at := lastIndexByte(ref, '@'); at >= start {
 			ref = ref[:start] + redacted + ref[at:]
 		}
 	}
@@ -294,7 +292,7 @@ func isEncodedDot(s string) bool { return s[0] == '%' && s[1] == '2' && (s[2] ==
 
 // escapeLoose writes s with every byte that may not stand in a URL path (or query)
 // percent-encoded, keeping valid %XX escapes and the delimiters the caller wrote.
-func escapeLoose(b *strings.Builder, s string, inQuery bool) {
+func escapeLoose(b *builder, s string, inQuery bool) {
 	const hex = "0123456789ABCDEF"
 	for i := 0; i < len(s); i++ {
 		c := s[i]

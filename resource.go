@@ -1,7 +1,5 @@
 package caspio
 
-import "strings"
-
 // The resource request of a Fetch conversation: send with a lease, after a 401 once more
 // with a fresh token, and follow redirects with the bearer token only on the REST base.
 
@@ -22,6 +20,7 @@ func (c *Conversation) startFetch(now UnixMilli) Step {
 		return c.fail(err)
 	}
 	c.url, c.keepBody, c.want = url, true, modeToken
+	c.m.resolved(c.req.Ref, url)
 	if !c.req.Authorization.IsZero() {
 		return c.send(c.req.Authorization.Reveal())
 	}
@@ -182,30 +181,30 @@ func (f *Settings) onRestBase(u string) bool {
 func resolveReference(base, ref string) (string, bool) {
 	// As URL parsers do: tabs and line breaks are dropped, surrounding spaces trimmed.
 	ref = trimSpaceASCII(dropTabsAndNewlines(ref))
-	if i := strings.IndexByte(ref, '#'); i >= 0 {
+	if i := indexByte(ref, '#'); i >= 0 {
 		ref = ref[:i]
 	}
-	if strings.IndexByte(ref, '\\') >= 0 || hasControl(ref) {
+	if indexByte(ref, '\\') >= 0 || hasControl(ref) {
 		return "", false // browsers read "\" as "/": what it means is not clear
 	}
-	bScheme, bRest, _ := strings.Cut(base, "://")
+	bScheme, bRest, _ := cut(base, "://")
 	bAuthority, bPath, bQuery, bHasQuery := splitHierarchy(bRest)
 
 	var scheme, authority, path, query string
 	var hasQuery bool
 	switch n := schemeEnd(ref); {
 	case n > 0:
-		if !strings.HasPrefix(ref[n:], "//") {
+		if !hasPrefix(ref[n:], "//") {
 			return "", false
 		}
 		scheme = lowerASCII(ref[:n-1])
 		authority, path, query, hasQuery = splitHierarchy(ref[n+2:])
-	case strings.HasPrefix(ref, "//"):
+	case hasPrefix(ref, "//"):
 		scheme = bScheme
 		authority, path, query, hasQuery = splitHierarchy(ref[2:])
 	default:
 		scheme, authority = bScheme, bAuthority
-		p, q, hasQ := strings.Cut(ref, "?")
+		p, q, hasQ := cut(ref, "?")
 		switch {
 		case p == "":
 			path, query, hasQuery = bPath, bQuery, bHasQuery
@@ -215,7 +214,7 @@ func resolveReference(base, ref string) (string, bool) {
 		case p[0] == '/':
 			path, query, hasQuery = p, q, hasQ
 		default:
-			path, query, hasQuery = bPath[:strings.LastIndexByte(bPath, '/')+1]+p, q, hasQ
+			path, query, hasQuery = bPath[:lastIndexByte(bPath, '/')+1]+p, q, hasQ
 		}
 	}
 	if authority == "" || !onlyBytes(authority, authorityBytes) {
@@ -224,7 +223,7 @@ func resolveReference(base, ref string) (string, bool) {
 	if _, _, problem := splitHostPort(authority); problem != "" {
 		return "", false // "host:1:2", a port that is no number: no platform would send it
 	}
-	var b strings.Builder
+	var b builder
 	b.WriteString(scheme + "://" + authority)
 	escapeLoose(&b, removeDotSegments(path), false)
 	if hasQuery {
@@ -236,9 +235,9 @@ func resolveReference(base, ref string) (string, bool) {
 
 // splitHierarchy splits "authority/path?query"; an empty path is "/".
 func splitHierarchy(s string) (authority, path, query string, hasQuery bool) {
-	s, query, hasQuery = strings.Cut(s, "?")
+	s, query, hasQuery = cut(s, "?")
 	authority, path = s, "/"
-	if i := strings.IndexByte(s, '/'); i >= 0 {
+	if i := indexByte(s, '/'); i >= 0 {
 		authority, path = s[:i], s[i:]
 	}
 	return authority, path, query, hasQuery
@@ -251,10 +250,10 @@ const authorityBytes = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123
 // absolute path, as RFC 3986 section 5.2.4 does.
 func removeDotSegments(path string) string {
 	var out []string
-	_, rest, more := strings.Cut(path, "/") // the segments after the first "/"
+	_, rest, more := cut(path, "/") // the segments after the first "/"
 	for more {
 		var seg string
-		seg, rest, more = strings.Cut(rest, "/")
+		seg, rest, more = cut(rest, "/")
 		last := !more
 		switch dotSegment(seg) {
 		case 1:

@@ -2,7 +2,6 @@ package caspio
 
 import (
 	"math"
-	"strconv"
 )
 
 // State is what a client knows about its tokens: the access token and its expiry, the
@@ -35,7 +34,28 @@ type State struct {
 	// wrote yet; a state stored by an older version has none, and a store then counts its
 	// requests itself.
 	Revision int
+
+	// Start is the lease a driver may send with before its machine is running: written with
+	// the state by a machine whose Options.LeaseKey is set, absent otherwise, and never read
+	// back by ParseState (a machine decides from the tokens). An older version ignores it,
+	// and drops it when it rewrites the state.
+	Start *StartLease
 }
+
+// StartLease is the lease a machine wrote with its state (Options.LeaseKey), for a driver
+// that starts before its machine: it may send a request for one of URLs with Authorization
+// until ValidUntil, when Key equals the key it would open its machine with, and hands any
+// answer but a success to the machine (ResourceRequest.Authorization).
+type StartLease struct {
+	Key string // the Options.LeaseKey of the machine that wrote it; compared for equality only
+	Lease
+	// URLs maps the references of the machine's latest resource requests to the URLs it
+	// resolved them to (Settings.ResolveURL), at most MaxStartURLs.
+	URLs map[string]string
+}
+
+// MaxStartURLs bounds the resolved references a StartLease carries.
+const MaxStartURLs = 8
 
 // Counters count a client's token requests across restarts, as far as the state is stored.
 type Counters struct {
@@ -54,9 +74,9 @@ func (s State) HasAccessToken() bool { return !s.AccessToken.IsZero() }
 // String describes the state without its tokens.
 func (s State) String() string {
 	return "caspio.State{ClientID: " + s.ClientID + ", AccessToken: " + s.AccessToken.String() +
-		", ExpiresAt: " + strconv.FormatInt(int64(s.ExpiresAt), 10) +
+		", ExpiresAt: " + formatInt(int64(s.ExpiresAt)) +
 		", RefreshToken: " + s.RefreshToken.String() +
-		", Logins: " + strconv.Itoa(s.Counters.Logins) + ", Refreshes: " + strconv.Itoa(s.Counters.Refreshes) + "}"
+		", Logins: " + itoa(s.Counters.Logins) + ", Refreshes: " + itoa(s.Counters.Refreshes) + "}"
 }
 
 // GoString is String, for %#v.
@@ -79,6 +99,13 @@ func (s State) Encode() map[string]any {
 	}
 	if s.Revision != 0 {
 		m["revision"] = float64(s.Revision)
+	}
+	if l := s.Start; l != nil && !l.Authorization.IsZero() {
+		urls := make(map[string]any, len(l.URLs))
+		for ref, url := range l.URLs {
+			urls[ref] = url
+		}
+		m["lease"] = map[string]any{"key": l.Key, "authorization": l.Authorization.Reveal(), "valid_until": float64(l.ValidUntil), "urls": urls}
 	}
 	if !s.AccessToken.IsZero() {
 		m["access_token"] = s.AccessToken.Reveal()
@@ -108,7 +135,7 @@ func ParseState(v any) (State, error) {
 	}
 	switch {
 	case version > StateVersion:
-		return State{}, &StateError{Field: "version", Problem: strconv.FormatInt(version, 10) + " is newer than this version of caspio-auth reads (" + strconv.Itoa(StateVersion) + "); upgrade caspio-auth or delete the stored state"}
+		return State{}, &StateError{Field: "version", Problem: formatInt(version) + " is newer than this version of caspio-auth reads (" + itoa(StateVersion) + "); upgrade caspio-auth or delete the stored state"}
 	case version < 1:
 		return State{}, &StateError{Field: "version", Problem: "expected a positive version number"}
 	}
@@ -228,7 +255,7 @@ func jsonKind(v any) string {
 			return "a non-finite number"
 		}
 		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
-			return "the number " + strconv.FormatInt(int64(x), 10)
+			return "the number " + formatInt(int64(x))
 		}
 		return "the number " + formatNumber(x)
 	case string:

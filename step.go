@@ -1,7 +1,5 @@
 package caspio
 
-import "strconv"
-
 // Kinds of Step. Each names what the driver does next, and the Result it feeds back.
 const (
 	// StepTokenRequest: send Request to the token endpoint without following redirects,
@@ -99,9 +97,9 @@ func (s Step) String() string {
 	case StepTokenRequest, StepSend:
 		out += " " + s.Request.Method + " " + s.Request.URL
 	case StepWait:
-		out += " " + strconv.FormatInt(int64(s.Wait), 10) + "ms"
+		out += " " + formatInt(int64(s.Wait)) + "ms"
 	case StepJoin:
-		out += " flight " + strconv.Itoa(s.Flight)
+		out += " flight " + itoa(s.Flight)
 	case StepFail:
 		if s.Err != nil {
 			out += ": " + s.Err.Error()
@@ -181,13 +179,25 @@ func (s Step) encode(e encoder) {
 		}
 	case StepLock:
 		e.num("timeout_ms", int64(s.Timeout))
-		// The policy of a lock that lapses (StoreLock), for the JS stores that hold one.
+		// The policy of a lock that lapses (StoreLock), for the JS stores that hold one, as
+		// values they only look up: the TTL and extension, the pause schedule (Pauses) and
+		// the ages up to which a lock is honoured (StaleAfter).
 		p := StoreLock()
 		e.num("lock_ttl_ms", int64(p.TTL))
 		e.num("lock_extend_ms", int64(p.Extend))
-		e.num("poll_min_ms", int64(p.PollMin))
-		e.num("poll_max_ms", int64(p.PollMax))
-		e.num("lock_unreadable_ms", int64(p.Unreadable))
+		e.list("lock_pauses_ms")
+		for _, pause := range p.Pauses() {
+			e.list("")
+			e.num("", int64(pause[0]))
+			e.num("", int64(pause[1]))
+			e.end()
+		}
+		e.end()
+		e.object("lock_stale_ms")
+		e.num("held", int64(p.StaleAfter(SeenLock{})))
+		e.num("holder_gone", int64(p.StaleAfter(SeenLock{HolderGone: true})))
+		e.num("unreadable", int64(p.StaleAfter(SeenLock{Unreadable: true})))
+		e.end()
 	case StepRead, StepUnlock:
 		e.num("timeout_ms", int64(s.Timeout))
 	case StepWait, StepJoin:
@@ -342,9 +352,9 @@ type Result struct {
 
 // String describes the result without its contents, which may hold tokens.
 func (r Result) String() string {
-	out := "caspio.Result{" + r.Kind + " at " + strconv.FormatInt(int64(r.Now), 10)
+	out := "caspio.Result{" + r.Kind + " at " + formatInt(int64(r.Now))
 	if r.Response.Status != 0 {
-		out += ", status " + strconv.Itoa(r.Response.Status)
+		out += ", status " + itoa(r.Response.Status)
 	}
 	if r.Err != nil {
 		out += ", error"

@@ -1,9 +1,10 @@
 package caspio
 
 import (
-	"strconv"
-	"strings"
 	"unicode/utf8"
+	"unsafe"
+
+	"github.com/caspio-auth/caspio/internal/decimal"
 )
 
 // ASCII-only text helpers. The core could call strings.ToLower, strings.EqualFold,
@@ -15,7 +16,8 @@ import (
 func lowerASCII(s string) string {
 	for i := 0; i < len(s); i++ {
 		if 'A' <= s[i] && s[i] <= 'Z' {
-			b := []byte(s)
+			b := make([]byte, len(s)) // not []byte(s): its runtime function is not linked otherwise
+			copy(b, s)
 			for j := i; j < len(b); j++ {
 				if 'A' <= b[j] && b[j] <= 'Z' {
 					b[j] += 'a' - 'A'
@@ -60,14 +62,12 @@ func quote(s string) string {
 		case c < 0x20 || c == 0x7f:
 			b = append(b, '\\', 'x', hex[c>>4], hex[c&15])
 		case c >= utf8.RuneSelf:
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				b = append(b, '\\', 'x', hex[c>>4], hex[c&15])
-			} else {
+			if size := runeSize(s[i:]); size > 0 {
 				b = append(b, s[i:i+size]...)
+				i += size
+				continue
 			}
-			i += size
-			continue
+			b = append(b, '\\', 'x', hex[c>>4], hex[c&15])
 		default:
 			b = append(b, c)
 		}
@@ -79,7 +79,7 @@ func quote(s string) string {
 // describe tells what a value looks like without showing any of it: its length and the
 // kinds of character in it, e.g. "38 characters: letters, digits and punctuation".
 func describe(s string) string {
-	n := utf8.RuneCountInString(s)
+	n := runeCount(s)
 	if n == 0 {
 		return "empty"
 	}
@@ -123,11 +123,35 @@ func describe(s string) string {
 	return out
 }
 
+// runeCount is utf8.RuneCountInString, and runeSize the size of the first character of s
+// (a UTF-8 sequence) or 0 when s does not start with one, as utf8.DecodeRuneInString tells:
+// both by range loops, which decode with the runtime's own decoder, as validUTF8 does
+// (proxyrules.go). The utf8 functions would add their decoder to the WebAssembly build.
+func runeCount(s string) int {
+	n := 0
+	for range s {
+		n++
+	}
+	return n
+}
+
+func runeSize(s string) int {
+	for i, r := range s {
+		if i > 0 {
+			return i
+		}
+		if r == utf8.RuneError && !hasPrefix(s, "\uFFFD") {
+			return 0
+		}
+	}
+	return len(s)
+}
+
 // characterAt names the byte at i of s and where it stands, counting characters from 1,
 // without showing the rest: e.g. `a space at character 7 of 40`. Letters and digits are
 // named by kind only; anything else by itself, as it is the character at fault.
 func characterAt(s string, i int) string {
-	return characterName(s[i]) + " at character " + strconv.Itoa(utf8.RuneCountInString(s[:i])+1) + " of " + strconv.Itoa(utf8.RuneCountInString(s))
+	return characterName(s[i]) + " at character " + itoa(runeCount(s[:i])+1) + " of " + itoa(runeCount(s))
 }
 
 func characterName(c byte) string {
@@ -154,7 +178,7 @@ func characterName(c byte) string {
 	case c == '\\':
 		return "a backslash"
 	}
-	return `"` + string(c) + `"`
+	return string([]byte{'"', c, '"'})
 }
 
 // characters is "1 character" or "n characters".
@@ -162,7 +186,7 @@ func characters(n int) string {
 	if n == 1 {
 		return "1 character"
 	}
-	return strconv.Itoa(n) + " characters"
+	return itoa(n) + " characters"
 }
 
 // formatNumber writes a JSON number for a message: whole numbers exactly, others with up
@@ -186,9 +210,9 @@ func formatNumber(f float64) string {
 	if frac >= 1e6 {
 		whole, frac = whole+1, 0
 	}
-	s := strconv.FormatInt(whole, 10)
+	s := formatInt(whole)
 	if frac > 0 {
-		digits := strconv.FormatInt(frac+1e6, 10)[1:] // six digits, zero-padded
+		digits := formatInt(frac + 1e6)[1:] // six digits, zero-padded
 		for digits[len(digits)-1] == '0' {
 			digits = digits[:len(digits)-1]
 		}
@@ -243,7 +267,7 @@ func parseDecimal(s string, limit int64) (int64, bool) {
 // (rune decoding, IndexRune) would add about 10 KB to the WebAssembly build.
 func indexAnyByte(s, set string) int {
 	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(set, s[i]) >= 0 {
+		if indexByte(set, s[i]) >= 0 {
 			return i
 		}
 	}
@@ -252,7 +276,7 @@ func indexAnyByte(s, set string) int {
 
 func onlyBytes(s, set string) bool {
 	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(set, s[i]) < 0 {
+		if indexByte(set, s[i]) < 0 {
 			return false
 		}
 	}
@@ -265,3 +289,103 @@ func trimSlashes(s string) string {
 	}
 	return s
 }
+
+// Twins of the strings functions the core uses, so that the WebAssembly build need not
+// link package strings: importing it brings the init code of io and unicode (io's error
+// values, unicode's tables of tables). TestStringsTwins checks each against the strings
+// function of the same name.
+
+// builder is strings.Builder's WriteString, WriteByte, Grow, Len and String.
+type builder struct{ buf []byte }
+
+func (b *builder) WriteString(s string) { b.buf = append(b.buf, s...) }
+func (b *builder) Len() int             { return len(b.buf) }
+
+// String returns the bytes written so far without copying them, as strings.Builder does:
+// the builder only ever appends, so the bytes a returned string shares are never changed.
+func (b *builder) String() string { return unsafe.String(unsafe.SliceData(b.buf), len(b.buf)) }
+
+// WriteByte has io.ByteWriter's signature, as go vet asks; it never fails.
+func (b *builder) WriteByte(c byte) error {
+	b.buf = append(b.buf, c)
+	return nil
+}
+
+func (b *builder) Grow(n int) {
+	if cap(b.buf)-len(b.buf) < n {
+		b.buf = append(make([]byte, 0, 2*cap(b.buf)+n), b.buf...)
+	}
+}
+
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func lastIndexByte(s string, c byte) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func index(s, substr string) int {
+	if substr == "" {
+		return 0
+	}
+	for i := 0; i+len(substr) <= len(s); i++ {
+		if s[i] == substr[0] && s[i:i+len(substr)] == substr {
+			return i
+		}
+	}
+	return -1
+}
+
+func contains(s, substr string) bool { return index(s, substr) >= 0 }
+
+func hasPrefix(s, prefix string) bool { return len(s) >= len(prefix) && s[:len(prefix)] == prefix }
+
+func hasSuffix(s, suffix string) bool {
+	return len(s) >= len(suffix) && s[len(s)-len(suffix):] == suffix
+}
+
+func cut(s, sep string) (before, after string, found bool) {
+	if i := index(s, sep); i >= 0 {
+		return s[:i], s[i+len(sep):], true
+	}
+	return s, "", false
+}
+
+func cutPrefix(s, prefix string) (after string, found bool) {
+	if !hasPrefix(s, prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
+}
+
+func trimPrefix(s, prefix string) string {
+	s, _ = cutPrefix(s, prefix)
+	return s
+}
+
+func trimSuffix(s, suffix string) string {
+	if hasSuffix(s, suffix) {
+		return s[:len(s)-len(suffix)]
+	}
+	return s
+}
+
+// Twins of strconv.Itoa and FormatInt in base 10; AppendInt's is internal/decimal's, which
+// the bridge (wasm/) calls too. They are the only strconv functions the core needs: without
+// strconv, the WebAssembly build leaves out the errors package and the type names that
+// strconv's error values bring (about 1.7 KB brotli).
+
+func itoa(n int) string { return string(decimal.AppendInt(nil, int64(n))) }
+
+func formatInt(n int64) string { return string(decimal.AppendInt(nil, n)) }

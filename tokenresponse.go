@@ -2,8 +2,6 @@ package caspio
 
 import (
 	"math"
-	"strconv"
-	"strings"
 )
 
 // Response is what the host received for a Request: the status, a few headers, and the body
@@ -246,7 +244,7 @@ func parseTokenResponse(resp Response) (tokenFields, error) {
 	case seconds <= 0:
 		return bad("expires_in", "expected a positive number of seconds, got "+formatNumber(seconds))
 	case seconds > maxExpiresIn:
-		return bad("expires_in", "expected at most "+strconv.Itoa(maxExpiresIn)+" seconds, got "+formatNumber(seconds))
+		return bad("expires_in", "expected at most "+itoa(maxExpiresIn)+" seconds, got "+formatNumber(seconds))
 	}
 	t.expiresIn = int64(seconds)
 
@@ -285,7 +283,7 @@ func (f *Settings) errorFromBody(grant string, prev State, resp Response) error 
 			return e
 		}
 	}
-	problem := "unexpected status " + strconv.Itoa(resp.Status)
+	problem := "unexpected status " + itoa(resp.Status)
 	if resp.NotJSON {
 		problem += " with a body that is not JSON" + contentTypeNote(resp.ContentType)
 	} else {
@@ -322,13 +320,13 @@ func (f *Settings) scrubber(prev State) func(string) string {
 // contentTypeNote shows the media type of a response, when it is one: a type/subtype of
 // RFC 9110 token characters.
 func contentTypeNote(ct string) string {
-	if i := strings.IndexByte(ct, ';'); i >= 0 {
+	if i := indexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
 	if ct = trimSpaceASCII(ct); ct == "" {
 		return ""
 	}
-	typ, sub, ok := strings.Cut(ct, "/")
+	typ, sub, ok := cut(ct, "/")
 	if !ok || len(ct) > 100 || !isToken(typ) || !isToken(sub) {
 		return " (an unusual Content-Type of " + describe(ct) + ")"
 	}
@@ -338,7 +336,7 @@ func contentTypeNote(ct string) string {
 // isToken reports whether s is a non-empty RFC 9110 token.
 func isToken(s string) bool {
 	return s != "" && indexAny(s, func(c byte) bool {
-		return !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0)
+		return !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || indexByte("!#$%&'*+-.^_`|~", c) >= 0)
 	}) < 0
 }
 
@@ -348,7 +346,7 @@ func isToken(s string) bool {
 func replaceAll(s, old, new string) string {
 	var b []byte
 	for {
-		i := strings.Index(s, old)
+		i := index(s, old)
 		if i < 0 {
 			break
 		}

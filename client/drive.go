@@ -150,7 +150,7 @@ func (c *Client) flight(ctx context.Context, conv *caspio.Conversation, step cas
 			r.Err = c.writeStore(ctx, step)
 		case caspio.StepUnlock:
 			if unlock != nil {
-				r.Err = unlockStore(unlock)
+				r.Err = unlockStore(unlock, millis(step.Timeout))
 				unlock = nil
 			}
 		case caspio.StepTokenRequest:
@@ -163,7 +163,7 @@ func (c *Client) flight(ctx context.Context, conv *caspio.Conversation, step cas
 		step = conv.Next(r)
 		if !inFlight(step) {
 			if unlock != nil { // the machine ended the flight without an unlock step
-				_ = unlockStore(unlock)
+				_ = unlockStore(unlock, c.tokenTimeout)
 			}
 			return step
 		}

@@ -25,11 +25,23 @@ func (c *Client) lockStore(ctx context.Context, timeout time.Duration) (func() e
 	return unlock, nil
 }
 
-func unlockStore(unlock func() error) error {
-	if err := unlock(); err != nil {
-		return wrap("unlock token state", err)
+// unlockStore releases the Store's lock, waiting at most timeout: an unlock that has not
+// returned by then fails the step (the Locker's call goes on by itself), so that a store
+// that does not answer holds up the acquisition no longer than a read or a write does.
+func unlockStore(unlock func() error, timeout time.Duration) error {
+	done := make(chan error, 1)
+	go func() { done <- unlock() }()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			return wrap("unlock token state", err)
+		}
+		return nil
+	case <-timer.C:
+		return wrap("unlock token state", errors.New("the store did not release its lock within "+timeout.String()+" (the client's TokenTimeout)"))
 	}
-	return nil
 }
 
 // readStore returns the stored state decoded from JSON, nil when nothing is stored, waiting

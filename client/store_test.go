@@ -440,6 +440,42 @@ func TestStoreFailureKeepsTokenInMemory(t *testing.T) {
 	assert.Equal(t, 1, rt)
 }
 
+// stuckUnlockStore keeps the state in memory and takes its lock at once, but its unlock
+// does not return until release is closed: a store that stops answering while held.
+type stuckUnlockStore struct {
+	client.MemoryStore
+	release chan struct{}
+}
+
+func (s *stuckUnlockStore) Lock(context.Context) (func() error, error) {
+	return func() error { <-s.release; return nil }, nil
+}
+
+// The unlock step is bounded by its Timeout (the client's TokenTimeout), as read and write
+// are: a store whose unlock hangs costs a storage_error, not a Token call that never returns.
+func TestUnlockBoundedByTokenTimeout(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sandbox.Options{})
+	store := &stuckUnlockStore{release: make(chan struct{})}
+	defer close(store.release)
+	var log events
+	c := e.client(t, client.Options{Store: store, OnEvent: log.add, TokenTimeout: 200 * time.Millisecond})
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Token(context.Background())
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("Token did not return while the store's unlock hung")
+	}
+	storeErrs := log.of(client.EventStoreError)
+	require.Len(t, storeErrs, 1)
+	assert.Contains(t, storeErrs[0].Err.Error(), "unlock token state: the store did not release its lock within 200ms")
+}
+
 func TestSharedFileStoreLogsInOnce(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, sandbox.Options{})

@@ -4,9 +4,10 @@
 // the user's config folder so that repeated runs do not log in again (each login mints one of
 // the account's 1,000 refresh tokens). The client secret is read from the environment only.
 import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { text as readStream } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
 import {
@@ -222,9 +223,11 @@ async function fetchCommand(values, positionals, env) {
   // A header may hold a credential (Authorization: Bearer ...): its errors describe it.
   for (const [n, h] of (values.header ?? []).entries()) {
     const which = `-H (header ${n + 1})`;
-    const { showInput } = await core();
+    // The core, for its rule of what a message may show, only when there is a message: a
+    // command with a cached token may end before the core starts (createClient).
+    const showInput = async (/** @type {string} */ name, /** @type {string} */ value) => (await core()).showInput(name, value);
     const i = h.indexOf(':');
-    if (i <= 0) throw new UsageError(`${which}: expected 'Name: value', but it has ${i === 0 ? 'no name before ":"' : `no ":" (${showInput('header', h)})`}`);
+    if (i <= 0) throw new UsageError(`${which}: expected 'Name: value', but it has ${i === 0 ? 'no name before ":"' : `no ":" (${await showInput('header', h)})`}`);
     const name = h.slice(0, i).trim();
     const bad = name.search(/[^!#$%&'*+.^_`|~0-9A-Za-z-]/);
     if (name === '' || bad >= 0) {
@@ -233,7 +236,7 @@ async function fetchCommand(values, positionals, env) {
     try {
       headers.set(name, h.slice(i + 1).trim());
     } catch {
-      throw new UsageError(`${which}: the value has a character that a header cannot carry (${showInput('header', h.slice(i + 1).trim())})`);
+      throw new UsageError(`${which}: the value has a character that a header cannot carry (${await showInput('header', h.slice(i + 1).trim())})`);
     }
   }
   let body;
@@ -336,14 +339,45 @@ async function clientFrom(values, env) {
   let tokenFile = pick('token-file', 'CASPIO_TOKEN_FILE');
   if (tokenFile === undefined) {
     // The file is named after the token URL and client ID as the core normalises them,
-    // which a client made for that alone tells.
-    const probe = await createClient({ ...options, storage: memoryStorage() });
-    const { tokenUrl, clientId } = probe.toJSON();
-    probe.close();
-    const name = createHash('sha256').update(`${tokenUrl}\n${clientId}`).digest('hex').slice(0, 32);
-    tokenFile = join(configDir(env), 'caspio-auth', 'tokens', `${name}.json`);
+    // which a client made for that alone tells. The name is kept, under a name made of the
+    // options as given and this version, so that the next command finds the file without
+    // starting the core (a cached token then answers before the core has started).
+    const folder = join(configDir(env), 'caspio-auth');
+    const { clientSecret, ...shown } = options;
+    const given = join(folder, 'names', createHash('sha256').update(JSON.stringify([VERSION, shown])).digest('hex').slice(0, 32));
+    let name = readName(given);
+    if (name === null) {
+      const probe = await createClient({ ...options, storage: memoryStorage() });
+      const { tokenUrl, clientId } = probe.toJSON();
+      probe.close();
+      name = createHash('sha256').update(`${tokenUrl}\n${clientId}`).digest('hex').slice(0, 32);
+      keepName(given, name);
+    }
+    tokenFile = join(folder, 'tokens', `${name}.json`);
   }
   return createClient({ ...options, storage: fileStorage(tokenFile) });
+}
+
+/** The token file's name kept at path, or null when none is (or it is not one). @param {string} path */
+function readName(path) {
+  try {
+    const name = readFileSync(path, 'utf8');
+    return /^[0-9a-f]{32}$/.test(name) ? name : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Keeps a token file's name at path; a failure costs only the next command's speed. @param {string} path @param {string} name */
+function keepName(path, name) {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeFileSync(tmp, name, { mode: 0o600 });
+    renameSync(tmp, path);
+  } catch {
+    try { unlinkSync(tmp); } catch { /* not written */ }
+  }
 }
 
 /** The user's config folder, as Go's os.UserConfigDir finds it. */

@@ -5,6 +5,7 @@
 // core, which drive.js runs.
 import { call } from './core.js';
 import { CaspioConfigError } from './errors.js';
+import { checkOptions } from './options.js';
 import { prepare, send } from './perform.js';
 import { Driver } from './drive.js';
 import { RecordsRead, insertRecords, updateRecords, deleteRecords } from './records.js';
@@ -12,9 +13,22 @@ import { RecordsRead, insertRecords, updateRecords, deleteRecords } from './reco
 /** Resolved URLs a client keeps, first in first out: a program's handful of paths, bounded for one that makes a URL per request. */
 export const RESOLVE_CACHE_SIZE = 1000;
 
-/** Its secrets live in the core and in private fields only. */
+/**
+ * Its secrets live in the core and in private fields only. A client made from a stored lease
+ * (startLease) has no core until it needs one: its fetch sends with the lease the core wrote,
+ * to the URLs it resolved, and any other call, or an answer other than a success, starts
+ * the core and hands it the conversation.
+ */
 export class CaspioClient {
-  #core; #h; #desc; #fetch; #now; #manualRedirects; #driver; #unsubscribe;
+  /** @type {any} */ #core = null;
+  #h = 0; #desc; #fetch; #now; #manualRedirects; #platform; #storage;
+  /** @type {Driver | undefined} */ #driver;
+  /** @type {(() => void) | undefined} */ #unsubscribe;
+  /** @type {{connect: () => Promise<any>, connectSync: () => any} | null} how a client made from a stored lease gets its core */
+  #lazy = null;
+  /** @type {Promise<void> | undefined} */ #connecting;
+  /** @type {{authorization: string, valid_until: number, urls: Map<string, string>} | null} the stored lease, until the core runs */
+  #start = null;
   /** @type {Set<(event: import('./index.js').ClientEvent) => void>} */
   #listeners = new Set();
   #closed = false;
@@ -24,22 +38,42 @@ export class CaspioClient {
   #urls = new Map();
 
   /**
-   * @param {any} core @param {{handle: number, description: any}} opened @param {any} options @param {any} storage
+   * @param {{connect: () => Promise<any>, connectSync: () => any, start: any} | null} lazy for a client made from a stored lease: how it gets its core
+   * @param {{core: any, opened: {handle: number, description: any}} | null} connected the core and the client's handle in it, unless lazy
+   * @param {any} options @param {any} storage
    * @param {{manualRedirects: boolean, requestContexts: boolean}} platform see createRuntime
    */
-  constructor(core, { handle, description }, options, storage, { manualRedirects, requestContexts }) {
-    this.#core = core;
-    this.#h = handle;
-    this.#desc = description;
+  constructor(lazy, connected, options, storage, platform) {
+    this.#platform = platform;
+    this.#storage = storage;
     const fetchFn = options.fetch;
     // Called as a plain function (a browser's fetch throws "Illegal invocation" as another
     // object's method), and the global read per call, not when the package loads.
     this.#fetch = fetchFn ? (input, init) => fetchFn(input, init) : (input, init) => globalThis.fetch(input, init);
     this.#now = options.now ?? Date.now;
-    this.#manualRedirects = manualRedirects;
+    this.#manualRedirects = platform.manualRedirects;
     if (options.onEvent) this.#listeners.add(options.onEvent);
+    if (connected !== null) this.#attach(connected);
+    else if (lazy !== null) {
+      this.#lazy = lazy;
+      this.#start = lazy.start;
+    }
+  }
+
+  /** Takes the client's core and handle. @param {{core: any, opened: {handle: number, description: any}}} connected */
+  #attach({ core, opened: { handle, description } }) {
+    if (this.#core !== null) return;
+    this.#core = core;
+    this.#h = handle;
+    this.#desc = description;
+    this.#start = null; // from now on the core decides
+    if (this.#closed) {
+      core.close(handle);
+      return;
+    }
+    const storage = this.#storage;
     this.#driver = new Driver(core, handle, {
-      fetch: this.#fetch, storage, now: this.#now, manualRedirects, requestContexts, emit: (e) => this.#emit(e),
+      fetch: this.#fetch, storage, now: this.#now, manualRedirects: this.#manualRedirects, requestContexts: this.#platform.requestContexts, emit: (e) => this.#emit(e),
       onLease: (step) => { this.#lease = step?.lease ? step : null; },
     });
     // A storage that others write (tabs sharing webStorage) says when it changed: the lease
@@ -49,6 +83,23 @@ export class CaspioClient {
       if (!this.#closed) core.storeChanged(handle);
     });
     this.#unsubscribe = typeof stop === 'function' ? stop : undefined;
+  }
+
+  /** The client's core, started if it has not: its config errors are thrown here. */
+  async #ready() {
+    if (this.#core !== null) return;
+    this.#connecting ??= /** @type {any} */ (this.#lazy).connect().then((c) => { this.#attach(c); }, (err) => {
+      this.#connecting = undefined; // a failed start may be tried again
+      throw err;
+    });
+    await this.#connecting;
+    this.#checkOpen(); // closed while it started
+  }
+
+  /** The client's core now, started synchronously if it has not, for the synchronous methods. */
+  #readyNow() {
+    if (this.#core === null) this.#attach(/** @type {any} */ (this.#lazy).connectSync());
+    return this.#core;
   }
 
   /** @param {RequestInfo | URL} input @param {RequestInit & {retry?: boolean}} [init] */
@@ -62,25 +113,65 @@ export class CaspioClient {
     }
     const req = await prepare(input, init);
     const signal = /** @type {AbortSignal | undefined} */ (req.extra.signal ?? undefined);
-    const lease = this.#valid();
+    if (this.#core === null) return this.#fetchFirst(req, signal, noRetry);
+    return this.#fetchWith(req, signal, noRetry, this.#valid());
+  }
+
+  /**
+   * A fetch before the core runs: sent with the stored lease when it is valid and the
+   * reference is one its core resolved; a success is the answer, anything else (and a
+   * reference the lease does not know) starts the core, which is handed the answer as the
+   * hot path hands it one. @param {any} req @param {AbortSignal | undefined} signal @param {boolean} noRetry
+   */
+  async #fetchFirst(req, signal, noRetry) {
+    const start = this.#start;
+    const url = start !== null && this.#now() < start.valid_until ? start.urls.get(req.ref) : undefined;
+    if (start === null || url === undefined) {
+      await this.#ready();
+      return this.#fetchWith(req, signal, noRetry, this.#valid());
+    }
+    const lease = { lease: { authorization: start.authorization, valid_until: start.valid_until } };
     let sent;
+    try {
+      sent = await send(this.#fetch, url, req, { authorization: start.authorization, keepBody: true, method: req.method, manualRedirects: this.#manualRedirects });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      await this.#ready();
+      return this.#fetchWith(req, signal, noRetry, lease, error);
+    }
+    if (sent.status >= 200 && sent.status < 300) return sent;
+    this.#start = null; // the core decides what the answer means, and what is sent next
+    await this.#ready();
+    return this.#fetchWith(req, signal, noRetry, lease, undefined, sent);
+  }
+
+  /**
+   * A fetch with the lease (or none), through the core when the hot path cannot end it.
+   * failed: the error of a send made with it before; sent: the answer to one.
+   * @param {any} req @param {AbortSignal | undefined} signal @param {boolean} noRetry @param {any} lease
+   * @param {unknown} [failed] @param {Response} [sent]
+   */
+  async #fetchWith(req, signal, noRetry, lease, failed, sent) {
     let first;
-    if (lease !== null) {
+    if (lease !== null && sent === undefined && failed === undefined) {
       const url = this.#resolve(req.ref);
       try {
         sent = await send(this.#fetch, url, req, { authorization: lease.lease.authorization, keepBody: true, method: req.method, manualRedirects: this.#manualRedirects });
       } catch (error) {
         if (signal?.aborted) throw error;
-        // No answer: the core says whether to send it again (an idempotent request) or not.
-        const start = call(this.#core.fetch, this.#h, fetchRequest(req, lease, noRetry), this.#now());
-        first = call(this.#core.next, this.#h, start.conversation, { kind: 'send', now: this.#now(), jitter: Math.random(), response: { status: 0, error: error?.message || 'fetch failed' } });
-        if (first.kind === 'fail') throw error;
+        failed = error;
       }
       // The hot path ends here, unless the core must see the answer (a 401, a redirect, a
       // 429, a 5xx): the core's rule (caspio.Final), as the table it exports once.
       if (sent !== undefined && this.#core.finalStatuses[sent.status] === '1') return sent;
     }
-    const run = this.#driver.run(first ?? call(this.#core.fetch, this.#h, fetchRequest(req, lease, noRetry), this.#now()), { req, signal, sent });
+    if (failed !== undefined) {
+      // No answer: the core says whether to send it again (an idempotent request) or not.
+      const start = call(this.#core.fetch, this.#h, fetchRequest(req, lease, noRetry), this.#now());
+      first = call(this.#core.next, this.#h, start.conversation, { kind: 'send', now: this.#now(), jitter: Math.random(), response: { status: 0, error: /** @type {any} */ (failed)?.message || 'fetch failed' } });
+      if (first.kind === 'fail') throw failed;
+    }
+    const run = /** @type {Driver} */ (this.#driver).run(first ?? call(this.#core.fetch, this.#h, fetchRequest(req, lease, noRetry), this.#now()), { req, signal, sent });
     const { response, firstUrl } = await abortable(run, signal);
     if (lease === null && firstUrl !== undefined && !this.#urls.has(req.ref)) this.#remember(req.ref, firstUrl);
     return /** @type {Response} */ (response);
@@ -103,7 +194,8 @@ export class CaspioClient {
 
   #records() {
     this.#checkOpen();
-    return { core: this.#core, h: this.#h, fetch: (/** @type {string} */ url, /** @type {any} */ init) => this.fetch(url, init) };
+    const core = this.#readyNow();
+    return { core, h: this.#h, fetch: (/** @type {string} */ url, /** @type {any} */ init) => this.fetch(url, init) };
   }
 
   /** @param {string | URL} ref */
@@ -117,23 +209,26 @@ export class CaspioClient {
 
   async token() {
     this.#checkOpen();
+    await this.#ready();
     return tokenOf(this.#valid() ?? await this.#acquire('token'));
   }
 
   async authenticate() {
     this.#checkOpen();
+    await this.#ready();
     return tokenOf(await this.#acquire('authenticate'));
   }
 
   async refresh() {
     this.#checkOpen();
+    await this.#ready();
     return tokenOf(await this.#acquire('refresh'));
   }
 
   /** @returns {import('./index.js').ClientStatus} */
   status() {
     this.#checkOpen();
-    const s = this.#core.status(this.#h, this.#now());
+    const s = this.#readyNow().status(this.#h, this.#now());
     const c = s.counters;
     return {
       refreshMargin: s.refresh_margin_ms / 1000, accessTokenExpiresAt: date(s.access_token_expires_at), leaseValidUntil: date(s.lease_valid_until),
@@ -161,12 +256,15 @@ export class CaspioClient {
     this.#lease = null;
     this.#urls.clear();
     this.#listeners.clear();
+    this.#start = null;
     this.#unsubscribe?.();
+    if (this.#core === null) return; // never started, or starting: #attach closes its handle
     this.#core.close(this.#h);
-    this.#driver.close();
+    this.#driver?.close();
   }
 
   toJSON() {
+    if (this.#core === null && !this.#closed) this.#readyNow();
     const { tokenUrl, resourceBase, apiVersion, clientId, credentials } = this.#desc;
     return { tokenUrl, resourceBase, apiVersion, clientId, credentials };
   }
@@ -194,7 +292,7 @@ export class CaspioClient {
 
   /** The URL the core resolves ref to, from the cache when it was resolved before; throws the core's CaspioURLError. @param {string} ref */
   #resolve(ref) {
-    return this.#urls.get(ref) ?? this.#remember(ref, call(this.#core.resolve, this.#h, ref));
+    return this.#urls.get(ref) ?? this.#remember(ref, call(this.#readyNow().resolve, this.#h, ref));
   }
 
   #remember(ref, url) {
@@ -242,4 +340,28 @@ function abortable(promise, signal) {
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
+}
+
+/**
+ * The client's options, storage and stored lease when a client may be made before its core
+ * starts (createClient with a platform that can start the core synchronously later): the
+ * storage reads synchronously (peek), and holds a lease that the core wrote under key(opts),
+ * valid now, for at least one URL. Else null, and the client is made with its core, which
+ * judges the options and names what is wrong with them.
+ * @param {unknown} options @param {(opts: any) => string} key
+ */
+export function startLease(options, key) {
+  try {
+    const opts = checkOptions(options, { showUnknown: (_field, typed) => typed });
+    const storage = /** @type {any} */ (opts.storage);
+    if (typeof storage?.peek !== 'function') return null;
+    const l = storage.peek()?.lease;
+    if (typeof l !== 'object' || l === null || l.key !== key(opts) || typeof l.authorization !== 'string' || typeof l.valid_until !== 'number') return null;
+    if (!((opts.now ?? Date.now)() < l.valid_until) || typeof l.urls !== 'object' || l.urls === null) return null;
+    const urls = new Map(Object.entries(l.urls).filter(([, url]) => typeof url === 'string'));
+    if (urls.size === 0) return null;
+    return { opts, storage, lease: { authorization: l.authorization, valid_until: l.valid_until, urls } };
+  } catch {
+    return null; // the core's start will say what is wrong, or read the store itself
+  }
 }

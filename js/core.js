@@ -41,13 +41,44 @@ export function startCore(getModule, { synchronous = false } = {}) {
   return started;
 }
 
+/**
+ * The core's exports, started now, in this turn of the event loop, from the module that
+ * getModule compiles synchronously: for a client that answered its first requests before
+ * its core started (a lease stored with the state, see client.js) and is then asked for
+ * something only the core knows at once (status(), resolve()). A start under way
+ * asynchronously is overtaken: it ends with this one's exports.
+ * @param {() => WebAssembly.Module} getModule
+ */
+export function startCoreSync(getModule) {
+  if (ready) return ready;
+  const exports = run(getModule(), new Go(), null);
+  started = Promise.resolve(exports);
+  return exports;
+}
+
 /** @param {() => Promise<WebAssembly.Module>} getModule @param {boolean} synchronous */
 async function boot(getModule, synchronous) {
   const module = await getModule();
+  if (ready) return ready; // started synchronously meanwhile (startCoreSync)
   if (!(module instanceof WebAssembly.Module)) throw new TypeError('caspio-auth: expected a WebAssembly.Module for caspio.wasm');
   const go = new Go();
+  const instance = synchronous ? null : await WebAssembly.instantiate(module, goImports(go));
+  return ready ?? run(module, go, instance);
+}
+
+/** The imports of a Go instance, with the environment the core runs with. @param {any} go */
+function goImports(go) {
   go.env = { GOGC: '25' }; // keeps the instance near 9 MiB under load instead of 18 MiB
-  const instance = synchronous ? new WebAssembly.Instance(module, go.importObject) : await WebAssembly.instantiate(module, go.importObject);
+  return go.importObject;
+}
+
+/**
+ * Runs Go's main in instance (made now, synchronously, when null) and returns the exports
+ * it hands over. @param {WebAssembly.Module} module @param {any} go @param {WebAssembly.Instance | null} instance
+ */
+function run(module, go, instance) {
+  if (!(module instanceof WebAssembly.Module)) throw new TypeError('caspio-auth: expected a WebAssembly.Module for caspio.wasm');
+  instance ??= new WebAssembly.Instance(module, goImports(go));
   let exports;
   // The handshake: Go's main calls ready(exports) before its first block, that is before
   // run() returns; makeError turns the errors it returns into this package's classes.

@@ -6,12 +6,17 @@
 // how often its holder refreshes it, how long a waiter pauses and waits) are the core's
 // lock policy (caspio.StoreLock), which the client's lock step hands to lock(): this file
 // performs the operations.
-import { createHash, randomBytes } from 'node:crypto';
+// node:crypto when first used (a lock, a write, a sweep), not when the package loads: in
+// Node 24 loading it costs about 10 ms, which a client answering from a stored lease never
+// needs. (Node before 20.16 has no getBuiltinModule: it is loaded at once there.)
+const eagerCrypto = /** @type {any} */ (process).getBuiltinModule ? null : await import('node:crypto');
+/** @returns {typeof import('node:crypto')} */
+const nodeCrypto = () => eagerCrypto ?? /** @type {any} */ (process).getBuiltinModule('node:crypto');
 import { link, mkdir, open, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CaspioStateError } from './errors.js';
-import { STORE_LOCK, lockPause } from './storage.js';
+import { lockPause, lockPolicy } from './storage.js';
 
 /** A token state is a few hundred bytes; a larger file is not one. */
 const MAX_STATE_FILE = 1 << 20;
@@ -21,6 +26,9 @@ const STALE_TEMP_MS = 60_000;
 
 /** An owner record is under 200 bytes. */
 const MAX_LOCK_FILE = 4096;
+
+/** The lock step's values lock() uses. */
+const LOCK_FIELDS = /** @type {const} */ (['timeout_ms', 'lock_ttl_ms', 'lock_extend_ms', 'lock_pauses_ms', 'lock_stale_ms']);
 
 /**
  * Returns a storage that keeps the state in the file at path: readable by its owner only
@@ -55,14 +63,16 @@ export function fileStorage(path, options = {}) {
   const breakPath = path + '.lock.break';
 
   /**
-   * Whether a lock (or break) file is stale, by the core's policy p: docs/token-file.md
-   * says which facts count (its age, a readable owner record, a dead holder on this host).
+   * Whether a lock (or break) file is stale: its age past the age up to which the core
+   * honours a lock seen so (the lock step's lock_stale_ms, caspio.LockPolicy.StaleAfter).
+   * This finds the facts docs/token-file.md names (a readable owner record, a dead holder
+   * on this host); the core's values decide.
    */
   const isStale = ({ owner, mtimeMs }, p) => {
-    const age = Date.now() - mtimeMs;
-    if (owner === null) return age > Math.min(p.lock_unreadable_ms, p.lock_ttl_ms);
-    if (owner.host === hostname() && owner.pid !== process.pid && !processAlive(owner.pid)) return true;
-    return age > p.lock_ttl_ms;
+    const seen = owner === null ? 'unreadable'
+      : owner.host === hostname() && owner.pid !== process.pid && !processAlive(owner.pid) ? 'holder_gone'
+        : 'held';
+    return Date.now() - mtimeMs > p.lock_stale_ms[seen];
   };
 
   /**
@@ -133,6 +143,38 @@ export function fileStorage(path, options = {}) {
       }
     },
 
+    /**
+     * The stored state, read synchronously (a few hundred bytes, no lock), for a client's
+     * start: its core may have written a lease with it that the client sends with before
+     * the core runs. null when there is none or it cannot be read; get() says why.
+     */
+    peek() {
+      // node:fs through getBuiltinModule (Node 20.16 and later): importing it as a module
+      // costs about 5 ms at start-up (its module facade loads the streams). Without it, no
+      // peek: the client takes the usual path.
+      const fs = /** @type {any} */ (process).getBuiltinModule?.('node:fs');
+      if (!fs) return null;
+      const { closeSync, fstatSync, openSync, readSync } = fs;
+      let fd;
+      try {
+        fd = openSync(path, 'r');
+        const size = fstatSync(fd).size;
+        if (size > MAX_STATE_FILE) return null;
+        const buf = Buffer.alloc(size);
+        let n = 0;
+        while (n < size) {
+          const got = readSync(fd, buf, n, size - n, n);
+          if (got === 0) break;
+          n += got;
+        }
+        return JSON.parse(buf.toString('utf8', 0, n));
+      } catch {
+        return null;
+      } finally {
+        if (fd !== undefined) closeSync(fd);
+      }
+    },
+
     async set(state) {
       const data = JSON.stringify(sortKeys(state));
       await makeDirs(dir).catch((err) => { throw fileError('create the directory of', path, err); });
@@ -163,11 +205,11 @@ export function fileStorage(path, options = {}) {
 
     /**
      * Takes the lock, as the client's lock step says: policy holds the core's lock policy
-     * and the step's timeout (STORE_LOCK when called without one), signal stops the wait.
-     * @param {{signal?: AbortSignal, policy?: Partial<import('./index.js').StorageLockPolicy>}} [how]
+     * and the step's timeout (a TypeError without them), signal stops the wait.
+     * @param {{signal?: AbortSignal, policy?: import('./index.js').StorageLockPolicy}} [how]
      */
     async lock({ signal, policy } = {}) {
-      const p = { ...STORE_LOCK, ...policy };
+      const p = lockPolicy(policy, 'fileStorage', LOCK_FIELDS);
       await makeDirs(dir).catch((err) => { throw fileError('create the directory of', path, err); });
       const me = newOwner();
       const record = JSON.stringify(me);
@@ -190,7 +232,7 @@ export function fileStorage(path, options = {}) {
           throw new Error(`caspio-auth: waited ${p.timeout_ms} ms for the token file lock ${lockPath}${describeOwner(seen.owner)}; if no program using this token file is running, delete the lock file`);
         }
         signal?.throwIfAborted();
-        const pause = Math.min(lockPause(p, ++pauses, Math.random()), Math.max(deadline - Date.now(), 1));
+        const pause = Math.min(lockPause(p, ++pauses), Math.max(deadline - Date.now(), 1));
         await new Promise((done) => { setTimeout(done, pause); });
         signal?.throwIfAborted();
       }
@@ -249,7 +291,7 @@ async function readState(path) {
 
 /** This process's owner record for a lock it is about to take. */
 function newOwner() {
-  return { host: hostname(), pid: process.pid, nonce: randomBytes(16).toString('hex'), at: Date.now() };
+  return { host: hostname(), pid: process.pid, nonce: nodeCrypto().randomBytes(16).toString('hex'), at: Date.now() };
 }
 
 function describeOwner(owner) {
@@ -334,14 +376,14 @@ async function createExclusive(statePath, target, record) {
 
 /** Names this host in temporary file names: 8 hex digits of the SHA-256 of its name. */
 function hostTag(host) {
-  return createHash('sha256').update(host).digest('hex').slice(0, 8);
+  return nodeCrypto().createHash('sha256').update(host).digest('hex').slice(0, 8);
 }
 
 const tempPrefix = (statePath) => `.${basename(statePath)}.tmp-`;
 
 /** A new temporary file name for statePath: .NAME.tmp-TAG-PID-RANDOM. */
 function tempName(statePath) {
-  return join(dirname(statePath), `${tempPrefix(statePath)}${hostTag(hostname())}-${process.pid}-${randomBytes(8).toString('hex')}`);
+  return join(dirname(statePath), `${tempPrefix(statePath)}${hostTag(hostname())}-${process.pid}-${nodeCrypto().randomBytes(8).toString('hex')}`);
 }
 
 /**

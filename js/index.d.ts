@@ -84,12 +84,21 @@ export interface Storage {
    * client then drops its token in memory and reads the stored one at its next request.
    */
   subscribe?(onChange: () => void): () => void;
+  /**
+   * Optional, for a store that can be read synchronously and at once (fileStorage): the
+   * stored state, or null when there is none or it cannot be read now. In Node, a client
+   * whose storage has it has its core write a lease with the state, and a client made later
+   * with the same configuration sends its first requests with that lease before its core
+   * has started (see createClient).
+   */
+  peek?(): object | null;
 }
 
 /**
- * How a storage whose lock lapses by itself (fileStorage, redisStorage, brokerStorage) holds and waits for it: the
- * core's decisions, which the client passes to lock(), in milliseconds, in the names of the
- * lock step. Every runtime sharing a lock uses the same.
+ * How a storage whose lock lapses by itself (fileStorage, redisStorage, brokerStorage) holds
+ * and waits for it: the core's decisions, which the client's lock step passes to lock(), in
+ * milliseconds, as values the storage only looks up. Every runtime sharing a lock uses the
+ * same; those storages refuse a lock() called without them.
  */
 export interface StorageLockPolicy {
   /** How long the client waits for the lock before it goes on without it. */
@@ -98,11 +107,17 @@ export interface StorageLockPolicy {
   lock_ttl_ms: number;
   /** How often the holder extends it. */
   lock_extend_ms: number;
-  /** A waiter's pause doubles from poll_min_ms up to poll_max_ms, with jitter. */
-  poll_min_ms: number;
-  poll_max_ms: number;
-  /** How long a lock that holds no readable owner record is honoured (a lock file being written). */
-  lock_unreadable_ms: number;
+  /**
+   * A waiter's pauses: entry n-1 bounds the pause after its n-th failed try, [min, max]
+   * (the last entry for every later pause); the pause is min plus a random share of the rest.
+   */
+  lock_pauses_ms: [number, number][];
+  /**
+   * The age up to which a lock is honoured, by what its waiter saw: an owner record
+   * (held), a holder that died on this host (holder_gone, -1: at any age), no readable
+   * record (unreadable: a lock file being written).
+   */
+  lock_stale_ms: { held: number; holder_gone: number; unreadable: number };
 }
 
 /** What the client tells a storage about a state it stores. */
@@ -325,7 +340,16 @@ export interface CaspioClient {
   toJSON(): { tokenUrl: string; resourceBase: string; apiVersion: string; clientId: string; credentials: string };
 }
 
-/** Creates a client. It makes no request; the first fetch or token() gets a token. */
+/**
+ * Creates a client. It makes no request; the first fetch or token() gets a token.
+ *
+ * In Node, when the storage holds a lease for this configuration (written by an earlier
+ * client with the same options, see Storage.peek) that is valid now, the client is returned
+ * before the WebAssembly core has started: its fetch of a path the lease knows is sent at
+ * once, and the core starts at the first call the lease cannot serve or answer other than a
+ * success. A configuration error the core finds (an empty clientSecret, say) is then thrown
+ * by that call instead of by createClient. Call initialize() first to start the core here.
+ */
 export declare function createClient(options: ClientOptions): Promise<CaspioClient>;
 
 /**
@@ -423,10 +447,10 @@ export interface BrokerStorageOptions {
   /**
    * How long the broker's lock is honoured after its holder last took or extended it (the
    * holder extends it while it works; one whose request ended lets it lapse). If omitted,
-   * the core's lock TTL for the client's lock, 30,000 for others; at most 300,000.
+   * the core's lock TTL, from the client's lock step; at most 300,000.
    */
   lockLease?: number;
-  /** How long lock() waits for the broker's lock; then the client goes on without it. If omitted, the client's lock step's limit (the core's, from its tokenTimeout; 220,000 by default), 60,000 for others; at most 300,000. */
+  /** How long lock() waits for the broker's lock; then the client goes on without it. If omitted, the client's lock step's limit (the core's, from its tokenTimeout; 220,000 by default); at most 300,000. */
   lockTimeout?: number;
 }
 
@@ -457,10 +481,14 @@ export interface TokenBrokerState {
  */
 export declare class TokenBroker {
   constructor(ctx: TokenBrokerState, env: unknown);
-  /** Waits for the lock (at most waitMs) and returns its ID; the lock lapses after leaseMs. */
-  lock(options?: { leaseMs?: number; waitMs?: number }): Promise<string>;
+  /**
+   * Waits for the lock (at most waitMs) and returns its ID; the lock lapses after leaseMs.
+   * Both are the caller's to name (the broker has no defaults): a call without one is a
+   * TypeError naming it.
+   */
+  lock(options: { leaseMs: number; waitMs: number }): Promise<string>;
   /** Extends the lock's lease to leaseMs from now; false when its lease had already run out. */
-  extend(id: string, leaseMs?: number): Promise<boolean>;
+  extend(id: string, leaseMs: number): Promise<boolean>;
   /** Releases the lock; false when its lease had already run out. */
   unlock(id: string): Promise<boolean>;
   getState(): Promise<object | null>;
@@ -468,8 +496,8 @@ export declare class TokenBroker {
   deleteState(): Promise<void>;
   /**
    * The same operations over HTTP through the stub's fetch, for Workers that cannot use JS
-   * RPC (Go Workers): POST /lock {leaseMs?, waitMs?} -> {id} (503 lock_timeout), POST
-   * /extend {id, leaseMs?} -> {extended}, POST /unlock {id} -> {released}, GET /state -> the state JSON or 204, PUT /state, DELETE
+   * RPC (Go Workers): POST /lock {leaseMs, waitMs} -> {id} (503 lock_timeout; 400 naming
+   * a missing one), POST /extend {id, leaseMs} -> {extended}, POST /unlock {id} -> {released}, GET /state -> the state JSON or 204, PUT /state, DELETE
    * /state -> 204. Errors are JSON {error, message} and never quote the request.
    */
   fetch(request: Request): Promise<Response>;

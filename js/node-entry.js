@@ -19,7 +19,20 @@ async function loadModule({ wasmURL, wasmModule }) {
   return WebAssembly.compile(await res.arrayBuffer());
 }
 
-export const { createClient, apiErrorFromResponse, initialize, proxyRules } = createRuntime({ loadModule, manualRedirects: true });
+/**
+ * The module compiled synchronously, for a client that started from a stored lease and is
+ * asked at once for what only the core knows (status(), resolve()).
+ * @param {{wasmURL?: string | URL, wasmModule?: WebAssembly.Module}} options
+ */
+function loadModuleSync({ wasmURL, wasmModule }) {
+  if (wasmModule) return wasmModule;
+  const url = new URL(wasmURL ?? './caspio.wasm', import.meta.url);
+  if (url.protocol !== 'file:') throw new Error(`caspio-auth: caspio.wasm at ${url.href} cannot be read synchronously; call initialize() and await it before using the client`);
+  // node:fs as fileStorage's peek gets it (only a client made from a stored lease calls this).
+  return new WebAssembly.Module(/** @type {any} */ (process).getBuiltinModule('node:fs').readFileSync(url));
+}
+
+export const { createClient, apiErrorFromResponse, initialize, proxyRules } = createRuntime({ loadModule, loadModuleSync, manualRedirects: true });
 export { memoryStorage, webStorageKey } from './storage.js';
 export { fileStorage } from './file-storage.js';
 export { webStorage } from './no-web-storage.js';

@@ -14,8 +14,11 @@
 // of the Go module, which build.sh copies into the package: one text for both.
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { STORE_LOCK, lockPause, parseStoredState } from './storage.js';
+import { lockPause, lockPolicy, parseStoredState } from './storage.js';
 
+
+/** The lock step's values lock() uses. */
+const LOCK_FIELDS = /** @type {const} */ (['timeout_ms', 'lock_ttl_ms', 'lock_extend_ms', 'lock_pauses_ms']);
 
 /** @type {{save: string, extend: string, release: string} | undefined} */
 let scripts;
@@ -103,7 +106,7 @@ export function redisStorage(client, key = 'caspio-token', options = {}) {
     },
 
     async lock({ signal, policy } = {}) {
-      const p = { ...STORE_LOCK, ...policy };
+      const p = lockPolicy(policy, 'redisStorage', LOCK_FIELDS);
       const me = randomBytes(16).toString('hex');
       const deadline = Date.now() + p.timeout_ms;
       for (let attempt = 1; ; attempt++) {
@@ -123,7 +126,7 @@ export function redisStorage(client, key = 'caspio-token', options = {}) {
         if (Date.now() >= deadline) {
           throw new Error(`caspio-auth: waited ${p.timeout_ms} ms for the redis lock ${lockKey}: another process holds it (a holder that died lets it lapse within ${p.lock_ttl_ms} ms)`);
         }
-        await new Promise((resolve) => { setTimeout(resolve, lockPause(p, attempt, Math.random())); });
+        await new Promise((resolve) => { setTimeout(resolve, lockPause(p, attempt)); });
         signal?.throwIfAborted();
       }
     },

@@ -2,21 +2,27 @@
 // The API of one runtime (index.d.ts): createRuntime starts the core once, from the
 // runtime's way of loading it (node.js, browser.js, workerd.js), and makes initialize,
 // createClient and apiErrorFromResponse.
-import { startCore, call } from './core.js';
+import { startCore, startCoreSync, startedCore, call } from './core.js';
 import { withResponse } from './errors.js';
 import { checkOptions, coreConfig, renameConfigError } from './options.js';
 import { memoryStorage } from './storage.js';
-import { CaspioClient } from './client.js';
+import { CaspioClient, startLease } from './client.js';
+import { VERSION } from './version.js';
 
 /**
  * @param {{loadModule: (options: {wasmURL?: string | URL, wasmModule?: WebAssembly.Module}) => Promise<WebAssembly.Module>,
+ *   loadModuleSync?: (options: {wasmURL?: string | URL, wasmModule?: WebAssembly.Module}) => WebAssembly.Module,
  *   manualRedirects: boolean, requestContexts?: boolean}} platform loadModule gets the compiled core (from initialize()'s options);
  *   manualRedirects: fetch shows redirects (Node, Workers) and the core follows them; a browser follows them itself;
  *   requestContexts: every request runs in an I/O context of its own, which may end mid-await
  *   (workerd): the core starts synchronously (see startCore), and the driver marks the flights
- *   it runs alive (drive.js)
+ *   it runs alive (drive.js);
+ *   loadModuleSync (Node): compiles the core synchronously. Its presence makes clients start
+ *   fast: a client whose storage can be read synchronously (peek) has its core write the lease
+ *   with the state, and a client made later that finds a lease for its configuration
+ *   (leaseKey) is handed out before its core starts, and sends with it (client.js)
  */
-export function createRuntime({ loadModule, manualRedirects, requestContexts = false }) {
+export function createRuntime({ loadModule, loadModuleSync, manualRedirects, requestContexts = false }) {
   /** @type {Promise<any> | undefined} */
   let core;
   let initOptions = {};
@@ -37,18 +43,34 @@ export function createRuntime({ loadModule, manualRedirects, requestContexts = f
     await getCore();
   }
 
-  /** @param {import('./index.js').ClientOptions} options */
-  async function createClient(options) {
-    const exports = await getCore();
-    const opts = checkOptions(options, exports);
-    const storage = opts.storage ?? memoryStorage();
-    let opened;
+  /** The client's core and its handle (open), or the config error. @param {any} exports @param {any} opts @param {any} storage */
+  const open = (exports, opts, storage) => {
+    /** @type {Record<string, unknown>} */
+    const config = coreConfig(opts, typeof storage.lock === 'function');
+    if (loadModuleSync && typeof storage.peek === 'function') config.leaseKey = leaseKey(opts);
     try {
-      opened = call(exports.open, coreConfig(opts, typeof storage.lock === 'function'));
+      return { core: exports, opened: call(exports.open, config) };
     } catch (err) {
       throw renameConfigError(err);
     }
-    return new CaspioClient(exports, opened, opts, storage, { manualRedirects, requestContexts });
+  };
+
+  /** @param {import('./index.js').ClientOptions} options */
+  async function createClient(options) {
+    const platform = { manualRedirects, requestContexts };
+    const early = loadModuleSync && startedCore() === null ? startLease(options, leaseKey) : null;
+    if (early !== null) {
+      // The core starts when the client first needs it: at a call the lease cannot serve,
+      // or an answer other than a success. Its config errors surface then (docs/design.md).
+      const { opts, storage } = early;
+      const connect = async () => open(await getCore(), opts, storage);
+      const connectSync = () => open(startCoreSync(() => loadModuleSync(initOptions)), opts, storage);
+      return new CaspioClient({ connect, connectSync, start: early.lease }, null, opts, storage, platform);
+    }
+    const exports = await getCore();
+    const opts = checkOptions(options, exports);
+    const storage = opts.storage ?? memoryStorage();
+    return new CaspioClient(null, open(exports, opts, storage), opts, storage, platform);
   }
 
   /** @param {Response} response */
@@ -105,4 +127,16 @@ export function createRuntime({ loadModule, manualRedirects, requestContexts = f
   }
 
   return { createClient, apiErrorFromResponse, initialize, proxyRules };
+}
+
+/**
+ * The key a client's core writes its lease under and a client made later compares, for
+ * equality only: everything of the configuration that decides the lease (whose token, when it
+ * stops being valid) and the URLs its references resolve to, and the version, whose core
+ * decided them. No secret: the key is stored in clear.
+ * @param {import('./index.js').ClientOptions} o
+ */
+function leaseKey(o) {
+  const fields = [o.account, o.integrationUrl, o.tokenUrl, o.resourceUrl, o.apiVersion, o.clientId, o.credentials, o.refreshMargin, o.tokenTimeout, o.hold];
+  return JSON.stringify(['caspio-auth', VERSION, ...fields.map((v) => v ?? null)]);
 }

@@ -83,20 +83,31 @@ export function checkStorage(storage) {
 }
 
 /**
- * The core's lock policy (caspio.StoreLock, in the names of the lock step), for a storage's
- * lock() called without the client's lock step, as a script or a test may call it; a test
- * checks that the lock step carries these same values. The client always passes the step's.
+ * The lock step's values a storage whose lock lapses by itself needs (the core's lock
+ * policy and the wait), or a TypeError naming the missing ones: lock() holds no policy of
+ * its own, so it is called by the client with its lock step, not bare.
+ * @param {unknown} policy what lock() got as policy
+ * @param {string} storage e.g. "fileStorage"
+ * @param {readonly string[]} names the fields it uses
+ * @returns {import('./index.js').StorageLockPolicy}
  */
-export const STORE_LOCK = Object.freeze({ timeout_ms: 220_000, lock_ttl_ms: 10_000, lock_extend_ms: 3_333, poll_min_ms: 5, poll_max_ms: 250, lock_unreadable_ms: 2_000 });
+export function lockPolicy(policy, storage, names) {
+  const p = /** @type {Record<string, unknown>} */ (typeof policy === 'object' && policy !== null ? policy : {});
+  const missing = names.filter((n) => p[n] === undefined || p[n] === null);
+  if (missing.length > 0) {
+    throw new TypeError(`caspio-auth: ${storage}'s lock() was called without ${missing.join(', ')}: its lock follows the core's lock policy, which the client's lock step passes (lock({policy})); let the client take the lock, or pass the policy of a lock step`);
+  }
+  return /** @type {any} */ (p);
+}
 
 /**
- * The pause of a lock's waiter before try number attempt (from 1) after a failed one:
- * poll_min_ms doubled attempt-1 times, at most poll_max_ms, half of it always and half times
- * jitter (in [0, 1)), as the core's LockPolicy.Backoff says.
- * @param {{poll_min_ms: number, poll_max_ms: number}} p @param {number} attempt @param {number} jitter
+ * The pause of a lock's waiter before try number attempt + 1 (attempt from 1), drawn from
+ * the core's pause schedule (the lock step's lock_pauses_ms: [min, max] per pause, the last
+ * for every later one): min plus a random share of the rest.
+ * @param {{lock_pauses_ms: number[][]}} p @param {number} attempt
  */
-export function lockPause(p, attempt, jitter) {
-  const pause = Math.min(p.poll_max_ms, p.poll_min_ms * 2 ** Math.min(Math.max(attempt, 1) - 1, 16));
-  const half = Math.floor(pause / 2);
-  return half + Math.floor((pause - half) * jitter);
+export function lockPause(p, attempt) {
+  const pauses = p.lock_pauses_ms;
+  const [min, max] = pauses[Math.min(Math.max(attempt, 1), pauses.length) - 1];
+  return min + Math.floor((max - min) * Math.random());
 }

@@ -14,7 +14,7 @@ export async function lock(storage, timeoutMs, step) {
   // The signal tells a storage that polls for its lock (fileStorage) to stop when the step
   // gives up, so that a script that is done is not kept alive by the polling.
   const abort = new AbortController();
-  const policy = step && { timeout_ms: timeoutMs, lock_ttl_ms: step.lock_ttl_ms, lock_extend_ms: step.lock_extend_ms, poll_min_ms: step.poll_min_ms, poll_max_ms: step.poll_max_ms, lock_unreadable_ms: step.lock_unreadable_ms };
+  const policy = step && { timeout_ms: timeoutMs, lock_ttl_ms: step.lock_ttl_ms, lock_extend_ms: step.lock_extend_ms, lock_pauses_ms: step.lock_pauses_ms, lock_stale_ms: step.lock_stale_ms };
   const pending = Promise.resolve().then(() => storage.lock?.(policy ? { signal: abort.signal, policy } : { signal: abort.signal }));
   let timer;
   const late = new Promise((_, reject) => {

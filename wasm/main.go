@@ -45,11 +45,10 @@ package main
 
 import (
 	"runtime"
-	"strconv"
-	"strings"
 	"syscall/js"
 
 	"github.com/caspio-auth/caspio"
+	"github.com/caspio-auth/caspio/internal/decimal"
 )
 
 // version is set by build.sh (-ldflags -X main.version=...) to the npm package's version,
@@ -74,36 +73,75 @@ type bridge struct {
 	object    js.Value // Object, the constructor
 	jsonParse js.Value // JSON.parse
 	makeError js.Value
-	clients   map[key]*caspio.Machine
-	convs     map[key]conversation
-	last      key // the last handle or conversation id given out
+	// entries are the clients and the conversations, in the order of their ids: a sorted
+	// slice, not maps, as deleting from a map would link the runtime's map deletion, some
+	// 7 KB of the .wasm. A realm holds a few clients and as many conversations as requests
+	// in flight.
+	entries []entry
+	last    key // the last handle or conversation id given out
 }
 
-// key is a client's handle or a conversation's id, the key of both maps. (uint32, whose
-// maps syscall/js links already: map[int] would add map code of its own, some 10 KB.)
+// key is a client's handle or a conversation's id; both are given out by add, so that no
+// handle is ever a conversation's id.
 type key = uint32
 
-// newID returns an id that is not in use; 0 is none.
-func (b *bridge) newID() key {
+// entry is a client (c nil, client its own handle) or a conversation of client.
+type entry struct {
+	id     key
+	client key
+	m      *caspio.Machine
+	c      *caspio.Conversation
+}
+
+// find returns where the entry of id is, or would be, in b.entries, and whether it is there.
+func (b *bridge) find(id key) (int, bool) {
+	lo, hi := 0, len(b.entries)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if b.entries[mid].id < id {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo, lo < len(b.entries) && b.entries[lo].id == id
+}
+
+// lookup returns the entry of id: a client when conv is false, a conversation when it is
+// true. ok is false when there is none of that kind.
+func (b *bridge) lookup(id key, conv bool) (e entry, ok bool) {
+	if i, found := b.find(id); found && (b.entries[i].c != nil) == conv {
+		return b.entries[i], true
+	}
+	return entry{}, false
+}
+
+// add gives e a new id, keeps it, and returns the id.
+func (b *bridge) add(e entry) key {
 	for {
 		b.last++
-		_, client := b.clients[b.last]
-		_, conv := b.convs[b.last]
-		if b.last != 0 && !client && !conv {
-			return b.last
+		i, found := b.find(b.last)
+		if b.last != 0 && !found {
+			e.id = b.last
+			b.entries = append(b.entries, entry{})
+			copy(b.entries[i+1:], b.entries[i:])
+			b.entries[i] = e
+			return e.id
 		}
 	}
 }
 
-type conversation struct {
-	client key
-	c      *caspio.Conversation
+// remove forgets the entry of id, if any.
+func (b *bridge) remove(id key) {
+	if i, found := b.find(id); found {
+		b.entries = append(b.entries[:i], b.entries[i+1:]...)
+		b.entries[:len(b.entries)+1][len(b.entries)] = entry{} // no reference kept past the end
+	}
 }
 
 func newBridge(makeError js.Value) *bridge {
 	g := js.Global()
-	return &bridge{reader: newReader(), object: g.Get("Object"), jsonParse: g.Get("JSON").Get("parse"), makeError: makeError,
-		clients: map[key]*caspio.Machine{}, convs: map[key]conversation{}}
+	return &bridge{reader: newReader(), object: g.Get("Object"), jsonParse: g.Get("JSON").Get("parse"), makeError: makeError}
 }
 
 // finalStatuses is caspio.Final as a table for the JS hot path, which must not call into Go:
@@ -204,14 +242,14 @@ func (b *bridge) open(args []js.Value) any {
 		Lock:         b.truthy(o, "lock"),
 		Hold:         b.str(o, jsNames.Hold),
 		TokenTimeout: caspio.Millis(b.num(o, "tokenTimeoutMs")),
+		LeaseKey:     b.str(o, "leaseKey"),
 	})
 	if ce, ok := err.(*caspio.ConfigError); ok {
 		return b.jsError(ce.Named(jsNames))
 	} else if err != nil {
 		return b.jsError(err)
 	}
-	h := b.newID()
-	b.clients[h] = m
+	h := b.add(entry{m: m})
 	d := b.object.New()
 	d.Set("tokenUrl", settings.TokenURL())
 	d.Set("resourceBase", settings.ResourceBase())
@@ -239,12 +277,17 @@ var jsNames = caspio.FieldNames{
 // conversation gone at its next call.
 func (b *bridge) close(args []js.Value) any {
 	h := idArg(args, 0)
-	delete(b.clients, h)
-	for id, cv := range b.convs {
-		if cv.client == h {
-			delete(b.convs, id)
+	if _, ok := b.lookup(h, false); !ok {
+		return nil
+	}
+	kept := b.entries[:0]
+	for _, e := range b.entries {
+		if e.id != h && e.client != h {
+			kept = append(kept, e)
 		}
 	}
+	clear(b.entries[len(kept):])
+	b.entries = kept
 	return nil
 }
 
@@ -255,11 +298,11 @@ func (b *bridge) close(args []js.Value) any {
 func withClient(fn func(b *bridge, h key, m *caspio.Machine, args []js.Value) any) func(*bridge, []js.Value) any {
 	return func(b *bridge, args []js.Value) any {
 		h := idArg(args, 0)
-		m, ok := b.clients[h]
+		e, ok := b.lookup(h, false)
 		if !ok {
 			return b.jsError(&caspio.ConfigError{Field: "client", Problem: "is closed", Fix: "create a new client with createClient"})
 		}
-		return fn(b, h, m, args[1:])
+		return fn(b, h, e.m, args[1:])
 	}
 }
 
@@ -286,16 +329,14 @@ func (b *bridge) fetch(h key, m *caspio.Machine, args []js.Value) any {
 }
 
 func (b *bridge) begin(h key, c *caspio.Conversation) any {
-	conv := b.newID()
-	b.convs[conv] = conversation{client: h, c: c}
-	return b.step(conv, c.Step)
+	return b.step(b.add(entry{client: h, c: c}), c.Step)
 }
 
 // next(handle, conversation, result) feeds a result and returns the next step. A result of
 // the wrong shape ends the conversation, as a misuse does.
 func (b *bridge) feed(h key, _ *caspio.Machine, args []js.Value) any {
 	id := idArg(args, 0)
-	cv, ok := b.convs[id]
+	cv, ok := b.lookup(id, true)
 	if !ok || cv.client != h {
 		return b.jsError(&caspio.StepError{Problem: "the conversation has ended or belongs to another client"})
 	}
@@ -313,7 +354,7 @@ func (b *bridge) feed(h key, _ *caspio.Machine, args []js.Value) any {
 // abandon(handle, conversation) closes a conversation (Conversation.Close).
 func (b *bridge) abandon(h key, _ *caspio.Machine, args []js.Value) any {
 	id := idArg(args, 0)
-	cv, ok := b.convs[id]
+	cv, ok := b.lookup(id, true)
 	if !ok || cv.client != h {
 		return nil // ended already
 	}
@@ -324,10 +365,10 @@ func (b *bridge) abandon(h key, _ *caspio.Machine, args []js.Value) any {
 // conversation is forgotten once it ended. A panic in f ends the conversation with it: the
 // flight it ran lands (in the step's Landed), so that its joiners start over.
 func (b *bridge) step(id key, f func() caspio.Step) (out any) {
-	cv := b.convs[id]
+	cv, _ := b.lookup(id, true)
 	defer func() {
 		if r := recover(); r != nil {
-			delete(b.convs, id)
+			b.remove(id)
 			s := closeQuietly(cv.c)
 			s.Kind, s.Err = caspio.StepFail, panicError("a conversation", r)
 			out = b.encode(s, 0)
@@ -335,7 +376,7 @@ func (b *bridge) step(id key, f func() caspio.Step) (out any) {
 	}()
 	s := f()
 	if s.Kind == caspio.StepDone || s.Kind == caspio.StepFail {
-		delete(b.convs, id)
+		b.remove(id)
 		id = 0
 	}
 	return b.encode(s, id)
@@ -354,7 +395,7 @@ func (b *bridge) encode(s caspio.Step, id key) js.Value {
 	text := s.AppendJSON(b.buf[:0])
 	if id != 0 {
 		text = append(text[:len(text)-1], `,"conversation":`...)
-		text = append(strconv.AppendUint(text, uint64(id), 10), '}')
+		text = append(decimal.AppendInt(text, int64(id)), '}')
 	}
 	b.buf = text
 	v := b.parse(text)
@@ -434,14 +475,14 @@ func (b *bridge) badResourceChar(args []js.Value) any {
 	if what == "" {
 		return ""
 	}
-	return strconv.Itoa(at) + "\n" + what
+	return string(decimal.AppendInt(nil, int64(at))) + "\n" + what
 }
 
 // tokenFailure(status, refused, errorCode) is caspio.ProxyTokenFailure: the status, code
 // and message of the proxy's answer, a line each.
 func (b *bridge) tokenFailure(args []js.Value) any {
 	answer, code, message := caspio.ProxyTokenFailure(int(numArg(args, 0)), arg(args, 1).Truthy(), strArg(args, 2))
-	return strconv.Itoa(answer) + "\n" + code + "\n" + message
+	return string(decimal.AppendInt(nil, int64(answer))) + "\n" + code + "\n" + message
 }
 
 // compareStored(a, b) is caspio.CompareStored of two decoded states (null for none).
@@ -616,14 +657,14 @@ func (b *bridge) page(_ key, m *caspio.Machine, args []js.Value) any {
 	switch sel := strArg(args, 2); {
 	case sel == "":
 	case sel[0] == '\n':
-		query.Select = strings.Split(sel[1:], "\n")
+		query.Select = split(sel[1:], '\n')
 	default:
-		query.Select = strings.Split(sel, ",")
+		query.Select = split(sel, ',')
 	}
 	p, err := caspio.NewPaging(strArg(args, 0), strArg(args, 1), query)
 	if ce, ok := err.(*caspio.ConfigError); ok && ce.Field != "" && ce.Field[0] >= 'A' && ce.Field[0] <= 'Z' {
 		named := *ce // the JS option's name: pageSize, not PageSize
-		named.Field = string(ce.Field[0]+'a'-'A') + ce.Field[1:]
+		named.Field = string(append([]byte{ce.Field[0] + 'a' - 'A'}, ce.Field[1:]...))
 		err = &named
 	}
 	if err != nil {
@@ -644,13 +685,27 @@ func (b *bridge) page(_ key, m *caspio.Machine, args []js.Value) any {
 		}
 	}
 	t := append(append(b.buf[:0], url...), '\n')
-	t = append(strconv.AppendInt(t, int64(cur.Page), 10), '\n')
+	t = append(decimal.AppendInt(t, int64(cur.Page)), '\n')
 	t = append(append(t, cur.After...), '\n')
-	t = append(strconv.AppendInt(t, int64(cur.Fetched), 10), '\n')
-	t = append(strconv.AppendInt(t, int64(keep), 10), '\n')
-	t = strconv.AppendInt(t, int64(p.Size()), 10)
+	t = append(decimal.AppendInt(t, int64(cur.Fetched)), '\n')
+	t = append(decimal.AppendInt(t, int64(keep)), '\n')
+	t = decimal.AppendInt(t, int64(p.Size()))
 	b.buf = t
 	return string(t)
+}
+
+// split is strings.Split for a one-byte sep. A loop: the bridge does not import strings,
+// whose init code (io's and unicode's) the core does not need either.
+func split(s string, sep byte) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == sep {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
 }
 
 // keyText is a PK_ID given as a number in the text the core reads; "" for none (a number
@@ -659,7 +714,7 @@ func keyText(f float64) string {
 	if f < 1 || f > 1<<53 || f != float64(int64(f)) {
 		return ""
 	}
-	return strconv.FormatInt(int64(f), 10)
+	return string(decimal.AppendInt(nil, int64(f)))
 }
 
 // recordsRef(handle, op, table, where, returnRows) returns the URL of a write

@@ -305,3 +305,39 @@ func TestToGoBoundsDepth(t *testing.T) {
 	deep := parseJSON(strings.Repeat("[", 500) + strings.Repeat("]", 500))
 	assert.NotPanics(t, func() { newReader().toGo(deep, 0) })
 }
+
+// split stands for strings.Split with a separator that is not empty.
+func TestSplitIsStringsSplit(t *testing.T) {
+	for _, s := range []string{"", ",", "a", "a,b", ",a,", "a,,b", "PK_ID, Total", "\n", "x\ny"} {
+		for _, sep := range []byte{',', '\n'} {
+			assert.Equal(t, strings.Split(s, string(sep)), split(s, sep), "%q %q", s, sep)
+		}
+	}
+}
+
+// The table of clients and conversations stays in the order of ids, also when the ids wrap
+// around, and an id names one kind of entry only.
+func TestEntriesStaySorted(t *testing.T) {
+	b := &bridge{last: 1<<32 - 3}
+	client := b.add(entry{m: &caspio.Machine{}})
+	var convs []key
+	for range 4 {
+		convs = append(convs, b.add(entry{client: client, c: &caspio.Conversation{}}))
+	}
+	assert.Equal(t, []key{1<<32 - 1, 1, 2, 3}, convs, "0 is never given out")
+	for i := 1; i < len(b.entries); i++ {
+		require.Less(t, b.entries[i-1].id, b.entries[i].id)
+	}
+	_, ok := b.lookup(client, true)
+	assert.False(t, ok, "a handle is no conversation")
+	_, ok = b.lookup(convs[0], false)
+	assert.False(t, ok, "a conversation is no client")
+	b.remove(convs[1])
+	_, ok = b.lookup(convs[1], true)
+	assert.False(t, ok)
+	e, ok := b.lookup(convs[2], true)
+	assert.True(t, ok)
+	assert.Equal(t, client, e.client)
+	b.close([]js.Value{js.ValueOf(float64(client))})
+	assert.Empty(t, b.entries, "closing a client forgets its conversations")
+}

@@ -2,8 +2,49 @@
 // refreshed as any program would get it), its response laid out, and the same request as
 // a curl command with the token redacted unless asked for. The command's URL is the one the
 // client sends to (client.resolve): the page joins no URL of its own.
+//
+// The explorer remembers, in localStorage (so a reload or a new tab finds them): the fields
+// being edited, the last requests sent (method, path, query, body, status, time) to run
+// again, and requests saved by name. Never a header (one could hold a key), never a token.
 import { apiErrorFromResponse } from 'caspio-auth';
 import { $, el, announce, showError, clearError, renderJSON, shellQuote } from './ui.js';
+
+/** Where the explorer keeps its fields, history and saved requests (a caspio-auth key: Forget clears it). */
+const STORE_KEY = 'caspio-auth-admin:explorer';
+/** How many sent requests the history keeps. */
+const MAX_HISTORY = 25;
+
+/**
+ * A request as the explorer keeps it: path without its query, the query as sent.
+ * @typedef {{method: string, path: string, query: string, body: string}} KeptRequest
+ * @typedef {KeptRequest & {status: number, ms: number, at: number}} SentRequest
+ * @typedef {KeptRequest & {name: string}} SavedRequest
+ * @typedef {{draft?: {method: string, path: string, params: Record<string, string>, body: string}, history: SentRequest[], saved: SavedRequest[]}} Kept
+ */
+
+/** @returns {Kept} */
+function readKept() {
+  try {
+    const kept = JSON.parse(localStorage.getItem(STORE_KEY) ?? 'null');
+    if (kept && typeof kept === 'object') {
+      return { draft: kept.draft, history: Array.isArray(kept.history) ? kept.history : [], saved: Array.isArray(kept.saved) ? kept.saved : [] };
+    }
+  } catch {
+    // not ours to understand: start again
+  }
+  return { history: [], saved: [] };
+}
+
+/** @param {(kept: Kept) => void} change */
+function editKept(change) {
+  const kept = readKept();
+  change(kept);
+  try {
+    localStorage.setItem(STORE_KEY, JSON.stringify(kept));
+  } catch {
+    // a full storage keeps nothing: the explorer still works
+  }
+}
 
 /** Requests the example buttons fill in. */
 const EXAMPLES = {
@@ -81,14 +122,10 @@ export function mountExplorer(session) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     clearFieldErrors();
+    saveDraft();
     const errorBox = $('ex-error');
-    let request;
-    try {
-      request = readRequest();
-    } catch (err) {
-      showRequestProblem(err);
-      return;
-    }
+    const request = checkedRequest();
+    if (request === null) return;
     send.disabled = true;
     send.textContent = 'Sending…';
     const started = performance.now();
@@ -99,15 +136,18 @@ export function mountExplorer(session) {
       const text = await res.text();
       const ms = Math.round(performance.now() - started);
       showResponse(res, text, ms);
+      remember(request, res.status, ms);
       if (!res.ok) {
+        // The error box (an alert) is the one message of a failed request.
         const err = await apiErrorFromResponse(new Response(text, { status: res.status, statusText: res.statusText, headers: res.headers }));
         showError(errorBox, err, `Caspio answered ${res.status}${err.Code ? ` ${err.Code}` : ''}`);
       } else {
         clearError(errorBox);
+        announce(`${request.method} ${request.path.split('?')[0]}: ${res.status} ${res.statusText} in ${ms} ms.`, 'ok');
       }
-      announce(`${request.method} ${request.path.split('?')[0]}: ${res.status} ${res.statusText} in ${ms} ms.`, res.ok ? 'ok' : 'error');
     } catch (err) {
-      $('ex-response').hidden = false;
+      remember(request, 0, Math.round(performance.now() - started));
+      showAnswer();
       $('ex-status').textContent = 'No response';
       $('ex-status').className = 'pill pill-error';
       $('ex-time').textContent = '';
@@ -115,12 +155,41 @@ export function mountExplorer(session) {
       $('ex-request-id').textContent = '';
       $('ex-body-out').replaceChildren();
       showError(errorBox, err);
-      announce('The request was not sent or got no answer.', 'error');
+      if (errorBox.hidden) showError(errorBox, new Error('The request was not sent; the message about the connection above says why.'), 'No response');
     } finally {
       send.disabled = false;
       send.textContent = 'Send';
+      revealAnswer();
     }
   });
+
+  /** Shows the response column (its placeholder gives way). */
+  function showAnswer() {
+    $('ex-response').hidden = false;
+    $('ex-placeholder').hidden = true;
+  }
+
+  /**
+   * Brings the response into view: beside the request on a wide screen (where it is
+   * already, but for a long page), below it on a phone.
+   */
+  function revealAnswer() {
+    const head = $('ex-response');
+    if (head.hidden) return;
+    const r = head.getBoundingClientRect();
+    const bar = document.querySelector('.top')?.getBoundingClientRect().bottom ?? 0;
+    if (r.top < bar || r.top > window.innerHeight - 120) head.scrollIntoView({ block: 'start' });
+  }
+
+  /** The request the form describes, or null after showing what is wrong with it. */
+  function checkedRequest() {
+    try {
+      return readRequest();
+    } catch (err) {
+      showRequestProblem(err);
+      return null;
+    }
+  }
 
   function showRequestProblem(err) {
     const field = /** @type {any} */ (err).field;
@@ -131,7 +200,7 @@ export function mountExplorer(session) {
 
   /** @param {Response} res @param {string} text @param {number} ms */
   function showResponse(res, text, ms) {
-    $('ex-response').hidden = false;
+    showAnswer();
     const status = $('ex-status');
     status.textContent = `${res.status} ${res.statusText}`.trim();
     status.className = `pill ${res.ok ? 'pill-ok' : res.status >= 500 ? 'pill-error' : 'pill-warn'}`;
@@ -176,7 +245,7 @@ export function mountExplorer(session) {
       url = session.resolve(request.path);
     } catch (err) {
       showError($('ex-error'), err, 'The request has no URL on the REST base');
-      $('ex-response').hidden = false;
+      showAnswer();
       curlOutput.hidden = true;
       return false;
     }
@@ -186,7 +255,7 @@ export function mountExplorer(session) {
         token = (await session.token()).accessToken;
       } catch (err) {
         showError($('ex-error'), err, 'The token for the curl command could not be had');
-        $('ex-response').hidden = false;
+        showAnswer();
         return false;
       }
     }
@@ -213,13 +282,8 @@ export function mountExplorer(session) {
 
   $('curl-copy').addEventListener('click', async () => {
     clearFieldErrors();
-    let request;
-    try {
-      request = readRequest();
-    } catch (err) {
-      showRequestProblem(err);
-      return;
-    }
+    const request = checkedRequest();
+    if (request === null) return;
     if (!session.connected) {
       announce('Connect first: the command needs the account\'s REST base URL.', 'error');
       return;
@@ -242,6 +306,125 @@ export function mountExplorer(session) {
     });
   }
 
+  // ---- what the explorer remembers ----
+
+  /** The fields as they are now, without the headers. */
+  function saveDraft() {
+    const params = {};
+    for (const input of paramInputs) if (input.value !== '') params[input.dataset.param ?? ''] = input.value;
+    editKept((kept) => { kept.draft = { method: method.value, path: path.value, params, body: bodyInput.value }; });
+  }
+  form.addEventListener('input', saveDraft);
+  form.addEventListener('change', saveDraft);
+
+  /** Fills the fields with a kept request: q.* parameters in their fields, the rest of the query in the path. @param {KeptRequest} r */
+  function fill(r) {
+    const query = new URLSearchParams(r.query);
+    method.value = r.method;
+    for (const input of paramInputs) {
+      const name = input.dataset.param ?? '';
+      input.value = query.get(name) ?? '';
+      query.delete(name);
+    }
+    const rest = query.toString();
+    path.value = rest ? `${r.path}?${rest}` : r.path;
+    bodyInput.value = r.body;
+    clearFieldErrors();
+    saveDraft();
+  }
+
+  /** A request as kept: path and query apart, no header. */
+  function keep(request) {
+    const [p, q = ''] = request.path.split(/\?(.*)/s, 2);
+    return { method: request.method, path: p, query: q, body: request.body ?? '' };
+  }
+
+  /** Adds a sent request to the history. @param {number} status 0: no response */
+  function remember(request, status, ms) {
+    editKept((kept) => {
+      kept.history = [{ ...keep(request), status, ms, at: Date.now() }, ...kept.history].slice(0, MAX_HISTORY);
+    });
+    renderKept();
+  }
+
+  /** The request in one line: "GET tables/Orders/records?q.where=…". @param {KeptRequest} r */
+  const line = (r) => `${r.method} ${r.path}${r.query ? `?${decodeURIComponentSafe(r.query)}` : ''}`;
+
+  function renderKept() {
+    const { history, saved } = readKept();
+    $('ex-history-empty').hidden = history.length > 0;
+    $('ex-history').replaceChildren(...history.map((r, i) => el('li', { className: 'history-item' },
+      el('button', { type: 'button', className: 'small history-run', dataset: { index: String(i) }, 'aria-label': `Run again: ${line(r)}` }, 'Run'),
+      el('code', { className: 'history-line' }, line(r)),
+      el('span', { className: `pill ${r.status >= 200 && r.status < 300 ? 'pill-ok' : r.status === 0 || r.status >= 500 ? 'pill-error' : 'pill-warn'}` }, r.status ? String(r.status) : 'no response'),
+      el('span', { className: 'help' }, `${r.ms} ms`))));
+    $('ex-saved').replaceChildren(...saved.map((r, i) => el('li', { className: 'history-item' },
+      el('button', { type: 'button', className: 'small saved-load', dataset: { index: String(i) }, 'aria-label': `Load ${r.name}: ${line(r)}` }, r.name),
+      el('code', { className: 'history-line' }, line(r)),
+      el('button', { type: 'button', className: 'small saved-delete', dataset: { index: String(i) }, 'aria-label': `Delete the saved request ${r.name}` }, 'Delete'))));
+  }
+
+  $('ex-history').addEventListener('click', (e) => {
+    const button = /** @type {HTMLElement} */ (e.target).closest('.history-run');
+    if (!button) return;
+    const r = readKept().history[Number(/** @type {HTMLElement} */ (button).dataset.index)];
+    if (!r) return;
+    fill(r);
+    form.requestSubmit();
+  });
+  $('ex-saved').addEventListener('click', (e) => {
+    const button = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (e.target).closest('.saved-load, .saved-delete'));
+    if (!button) return;
+    const i = Number(button.dataset.index);
+    const r = readKept().saved[i];
+    if (!r) return;
+    if (button.classList.contains('saved-delete')) {
+      editKept((kept) => { kept.saved.splice(i, 1); });
+      renderKept();
+      $('ex-save-name').focus();
+      announce(`Deleted the saved request ${r.name}.`, 'ok');
+      return;
+    }
+    fill(r);
+    path.focus();
+    announce(`Loaded ${r.name}: press Send to run it.`, 'ok');
+  });
+
+  const saveName = /** @type {HTMLInputElement} */ ($('ex-save-name'));
+  function saveRequest() {
+    clearFieldErrors();
+    saveName.removeAttribute('aria-invalid');
+    const request = checkedRequest();
+    if (request === null) return;
+    const name = saveName.value.trim();
+    if (name === '') {
+      saveName.setAttribute('aria-invalid', 'true');
+      saveName.focus();
+      announce('Give the request a name to save it under.', 'error');
+      return;
+    }
+    editKept((kept) => {
+      kept.saved = [{ name, ...keep(request) }, ...kept.saved.filter((r) => r.name !== name)];
+    });
+    saveName.value = '';
+    renderKept();
+    announce(`Saved the request as ${name}.`, 'ok');
+  }
+  $('ex-save').addEventListener('click', saveRequest);
+  saveName.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); saveRequest(); } });
+
+  // The fields of the last visit (or of another tab) come back.
+  const { draft } = readKept();
+  if (draft && typeof draft.path === 'string') {
+    if ([...method.options].some((o) => o.value === draft.method)) method.value = draft.method;
+    path.value = draft.path;
+    for (const input of paramInputs) input.value = draft.params?.[input.dataset.param ?? ''] ?? '';
+    bodyInput.value = typeof draft.body === 'string' ? draft.body : '';
+  }
+  renderKept();
+  // Forget (here or in another tab) clears what was kept.
+  addEventListener('storage', (e) => { if (e.key === STORE_KEY || e.key === null) renderKept(); });
+
   const showBase = () => {
     $('ex-base').textContent = session.connected ? `(after ${session.resourceBase}/)` : '(relative to the REST base)';
     send.disabled = !session.connected;
@@ -249,8 +432,19 @@ export function mountExplorer(session) {
   session.addEventListener('connected', showBase);
   session.addEventListener('disconnected', () => {
     showBase();
+    renderKept();
     $('ex-response').hidden = true;
+    $('ex-placeholder').hidden = false;
     /** @type {HTMLTextAreaElement} */ ($('curl-output')).hidden = true;
   });
   showBase();
+}
+
+/** A query for reading: percent-escapes undone where they make sense. @param {string} q */
+function decodeURIComponentSafe(q) {
+  try {
+    return decodeURIComponent(q.replaceAll('+', ' '));
+  } catch {
+    return q;
+  }
 }

@@ -7,12 +7,25 @@
 // sessionStorage or localStorage through the package's webStorage, shared with the origin's
 // other tabs) and the page's own entries all start with "caspio-auth", so that Forget can
 // clear every one of them in both storages.
+//
+// Tabs: the page's own BroadcastChannel (PAGE_CHANNEL) carries a sign-out (Forget in one
+// tab signs out every tab) and, for a new tab with nothing saved (sessionStorage is per
+// tab), the settings of an open tab: never the secret, never a token. The token itself
+// reaches the new tab through the package's webStorage, which asks the open tabs for the
+// newest state (by the core's rule) before the client logs in.
 import * as caspio from 'caspio-auth';
 
 /** Every key of the page and of the package starts with this. */
 export const KEY_PREFIX = 'caspio-auth';
 const SETTINGS_KEY = 'caspio-auth-admin:settings';
 const SECRET_KEY = 'caspio-auth-admin:secret';
+const EVENTS_KEY = 'caspio-auth-admin:events';
+/** The page's BroadcastChannel between its tabs. */
+const PAGE_CHANNEL = 'caspio-auth-admin';
+/** How many entries the event log keeps. */
+const MAX_EVENTS = 200;
+/** How long a new tab waits for an open tab's settings. */
+const ASK_TABS_MS = 150;
 
 /**
  * The connection settings the form edits; everything but the secret. refreshMargin is the
@@ -25,8 +38,9 @@ const SECRET_KEY = 'caspio-auth-admin:secret';
  */
 
 /**
- * One entry of the token event log.
- * @typedef {{at: number, type: string, grant?: string, status?: number, message?: string}} LoggedEvent
+ * One entry of the token event log. type 'unreached' is a token request that reached no
+ * server: tries is how many times the client tried, url where it tried.
+ * @typedef {{at: number, type: string, grant?: string, status?: number, message?: string, url?: string, tries?: number}} LoggedEvent
  */
 
 /**
@@ -45,6 +59,27 @@ export class NeedSecretError extends Error {
   }
 }
 
+/**
+ * A request that got no answer at all (fetch's "Failed to fetch"): it names the URL that
+ * could not be reached. kind says which: the token endpoint or the REST API.
+ */
+export class UnreachableError extends Error {
+  code = 'UNREACHABLE';
+  /** @param {string} url @param {'token' | 'api'} kind @param {unknown} cause */
+  constructor(url, kind, cause) {
+    super(`No answer from ${url}: ${/** @type {any} */ (cause)?.message ?? 'the request failed'}`, { cause });
+    this.name = 'UnreachableError';
+    this.url = url;
+    this.kind = kind;
+  }
+}
+
+/** Whether err is a request that got no answer: fetch's TypeError, or the client's no-response error. */
+function noAnswer(err) {
+  const e = /** @type {any} */ (err);
+  return e instanceof TypeError || (e?.code === 'RESPONSE_INVALID' && e.status === 0);
+}
+
 export class Session extends EventTarget {
   /** @type {import('caspio-auth').CaspioClient | null} */
   client = null;
@@ -54,11 +89,33 @@ export class Session extends EventTarget {
   requesting = '';
   /** The last token error (or NeedSecretError), until a token arrives. @type {Error | null} */
   error = null;
-  /** @type {LoggedEvent[]} */
-  events = [];
+  /** The event log, newest first; kept where the tokens are, so that a reload keeps it. @type {LoggedEvent[]} */
+  events = loadEvents();
+  /** The URL the last request could not reach, until a request gets an answer; else ''. */
+  unreachable = '';
 
   #secret = '';
   #generation = 0;
+  /** While settings are tried (connect, until commit or rollback): the connection they replace. */
+  #previous = /** @type {{client: import('caspio-auth').CaspioClient | null, settings: Settings | null, secret: string} | null} */ (null);
+  /** Where connect put the tokens, for commit. @type {{area: Storage, other: Storage, key: string} | null} */
+  #placed = null;
+  /** @type {BroadcastChannel | null} */
+  #channel = null;
+
+  constructor() {
+    super();
+    if (typeof BroadcastChannel === 'function') {
+      this.#channel = new BroadcastChannel(PAGE_CHANNEL);
+      this.#channel.onmessage = (e) => this.#hear(e.data);
+    }
+    // Another tab's entries in a shared log (localStorage).
+    addEventListener('storage', (e) => {
+      if (e.key !== EVENTS_KEY) return;
+      this.events = loadEvents();
+      this.#changed();
+    });
+  }
 
   get connected() { return this.client !== null; }
   get secretKnown() { return this.#secret !== ''; }
@@ -110,15 +167,18 @@ export class Session extends EventTarget {
   }
 
   /**
-   * Makes a client of settings and secret, keeping the tokens stored for it (so connecting
-   * again does not log in again). Throws the package's TypeError or CaspioConfigError when
-   * the settings are not usable; makes no request.
+   * Tries settings and secret beside the connection in use: makes a client of them (keeping
+   * the tokens stored for them, so that connecting again does not log in again) and makes
+   * it the current one until commit() keeps it or rollback() goes back to the one before.
+   * Nothing is saved until commit(). Throws the package's TypeError or CaspioConfigError
+   * when the settings are not usable (the connection in use is kept); makes no request.
    * @param {Settings} settings
-   * @param {string} secret '' restores a session without the secret: the client uses the
-   *   stored access token while it is valid, and holds every token request (the page then
-   *   asks for the secret).
+   * @param {string | null} secret '' restores a session without the secret: the client uses
+   *   the stored access token while it is valid, and holds every token request (the page then
+   *   asks for the secret). null keeps the secret in memory when the Client ID is the same.
    */
   async connect(settings, secret) {
+    if (secret === null) secret = this.settings?.clientId === settings.clientId ? this.#secret : '';
     const generation = ++this.#generation;
     const options = {
       ...endpointOptions(settings),
@@ -142,43 +202,127 @@ export class Session extends EventTarget {
 
     const area = settings.tokenStorage === 'local' ? localStorage : sessionStorage;
     const other = area === localStorage ? sessionStorage : localStorage;
-    // Tokens move with the choice of storage rather than being got again by a new login.
+    // Tokens move with the choice of storage rather than being got again by a new login:
+    // copied now, and removed from the other storage once the settings are kept (commit).
     // (Directly: the package's storage would announce a delete to this tab's clients too.)
     const moved = other.getItem(key);
     if (moved !== null && area.getItem(key) === null) area.setItem(key, moved);
-    other.removeItem(key);
 
+    /** @type {import('caspio-auth').CaspioClient | null} */
+    let self = null;
     const client = await caspio.createClient({
       ...options,
       storage: caspio.webStorage(area, key),
-      onEvent: (event) => { if (generation === this.#generation) this.#onEvent(event); },
+      onEvent: (event) => { if (self !== null && self === this.client) this.#onEvent(event); },
     });
     if (generation !== this.#generation) {
       client.close();
       return;
     }
-    this.client?.close();
+    self = client;
+    if (this.#previous === null) this.#previous = { client: this.client, settings: this.settings, secret: this.#secret };
+    else this.client?.close(); // a second try replaces the first, not the connection in use
     this.client = client;
     this.settings = { ...settings };
     this.#secret = secret;
+    this.#placed = { area, other, key };
     this.error = null;
     this.requesting = '';
-
-    // The settings (no secret) go where the tokens go.
-    area.setItem(SETTINGS_KEY, JSON.stringify(this.settings));
-    other.removeItem(SETTINGS_KEY);
-    if (secret) {
-      if (settings.rememberSecret) localStorage.setItem(SECRET_KEY, secret);
-      else localStorage.removeItem(SECRET_KEY);
-    }
+    this.unreachable = '';
     this.dispatchEvent(new Event('connected'));
     this.#changed();
+  }
+
+  /** Whether connect's settings are on trial (neither committed nor rolled back). */
+  get trying() { return this.#previous !== null; }
+
+  /** Keeps the settings connect tried: saves them (no secret), and closes the connection they replace. */
+  commit() {
+    const previous = this.#previous;
+    this.#previous = null;
+    if (previous?.client && previous.client !== this.client) previous.client.close();
+    if (!this.settings || !this.#placed) return;
+    const { area, other, key } = this.#placed;
+    other.removeItem(key);
+    // The settings (no secret) go where the tokens go; so does the event log.
+    area.setItem(SETTINGS_KEY, JSON.stringify(this.settings));
+    other.removeItem(SETTINGS_KEY);
+    const events = other.getItem(EVENTS_KEY);
+    if (events !== null && area.getItem(EVENTS_KEY) === null) area.setItem(EVENTS_KEY, events);
+    other.removeItem(EVENTS_KEY);
+    if (this.#secret) {
+      if (this.settings.rememberSecret) localStorage.setItem(SECRET_KEY, this.#secret);
+      else localStorage.removeItem(SECRET_KEY);
+    }
+  }
+
+  /**
+   * Drops the settings connect tried, which did not work, and goes back to the connection
+   * in use before (if any) as it was. Nothing of the tried settings is saved.
+   * @returns {boolean} whether a connection is back
+   */
+  rollback() {
+    const previous = this.#previous;
+    this.#previous = null;
+    this.#generation++;
+    if (previous?.client !== this.client) this.client?.close();
+    this.client = previous?.client ?? null;
+    this.settings = previous?.settings ?? null;
+    this.#secret = previous?.secret ?? '';
+    this.#placed = this.settings ? placement(this.settings, this.client) : null;
+    this.requesting = '';
+    this.error = null;
+    this.unreachable = '';
+    this.dispatchEvent(new Event(this.client ? 'connected' : 'disconnected'));
+    this.#changed();
+    return this.client !== null;
+  }
+
+  /**
+   * The settings of an open tab of this page, asked over the page's channel: for a new tab
+   * with nothing saved. Never the secret. Null when no tab answers.
+   * @returns {Promise<Settings | null>}
+   */
+  askOpenTabs() {
+    const channel = this.#channel;
+    if (channel === null) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const done = (/** @type {Settings | null} */ settings) => {
+        clearTimeout(timer);
+        this.#answered = null;
+        resolve(settings);
+      };
+      const timer = setTimeout(() => done(null), ASK_TABS_MS);
+      this.#answered = done;
+      channel.postMessage({ type: 'ask-settings' });
+    });
+  }
+
+  /** @type {((settings: Settings) => void) | null} */
+  #answered = null;
+
+  /** A message of another tab of the page. @param {unknown} message */
+  #hear(message) {
+    const m = /** @type {any} */ (message);
+    if (m?.type === 'forget') {
+      this.forget({ tell: false });
+      this.dispatchEvent(new Event('forgotten'));
+    } else if (m?.type === 'ask-settings') {
+      if (this.client && this.settings && !this.trying) this.#channel?.postMessage({ type: 'settings', settings: this.settings });
+    } else if (m?.type === 'settings' && m.settings && typeof m.settings.clientId === 'string') {
+      this.#answered?.(m.settings);
+    }
   }
 
   /** Reconnects with the settings of an earlier visit, if any. @returns {Promise<boolean>} */
   async restore() {
     const settings = Session.savedSettings();
     if (!settings) return false;
+    return this.restoreFrom(settings);
+  }
+
+  /** Connects with settings saved or heard from another tab, with the secret only if remembered. @param {Settings} settings */
+  async restoreFrom(settings) {
     const secret = settings.rememberSecret ? Session.rememberedSecret() : '';
     await this.connect(settings, secret);
     return true;
@@ -187,6 +331,7 @@ export class Session extends EventTarget {
   /** Drops the client (after a failed first call, say), keeping what is stored. */
   disconnect() {
     this.#generation++;
+    this.#previous = null;
     this.client?.close();
     this.client = null;
     this.#secret = '';
@@ -195,9 +340,16 @@ export class Session extends EventTarget {
     this.#changed();
   }
 
-  /** Drops the client, the secret, the settings and every caspio-auth key in both storages. */
-  forget() {
+  /**
+   * Drops the client, the secret, the settings and every caspio-auth key in both storages,
+   * and signs out the page's other tabs (unless tell is false: a tab told so itself).
+   */
+  forget({ tell = true } = {}) {
     this.#generation++;
+    if (this.#previous?.client && this.#previous.client !== this.client) this.#previous.client.close();
+    this.#previous = null;
+    this.#placed = null;
+    this.unreachable = '';
     this.client?.close();
     this.client = null;
     this.settings = null;
@@ -213,6 +365,7 @@ export class Session extends EventTarget {
       }
       for (const key of keys) area.removeItem(key);
     }
+    if (tell) this.#channel?.postMessage({ type: 'forget' });
     this.dispatchEvent(new Event('disconnected'));
     this.#changed();
   }
@@ -229,7 +382,18 @@ export class Session extends EventTarget {
   /** client.fetch. @param {string} path @param {RequestInit} [init] */
   async fetch(path, init) {
     const client = this.#requireClient();
-    return this.#guarded('token', () => client.fetch(path, init));
+    return this.#guarded('token', async () => {
+      let res;
+      try {
+        res = await client.fetch(path, init);
+      } catch (err) {
+        // A resource request that got no answer (a token request's is named by #guarded).
+        if (err instanceof TypeError) throw new UnreachableError(this.resourceBase, 'api', err);
+        throw err;
+      }
+      this.#reached();
+      return res;
+    });
   }
 
   /**
@@ -244,6 +408,17 @@ export class Session extends EventTarget {
       for await (const page of client.records(table, query).pages()) return page;
       throw new Error(`caspio-auth: no page of ${table} was read`);
     });
+  }
+
+  /**
+   * Runs fn with the client (its records API: records().toArray(), insertRecords,
+   * updateRecords, deleteRecords), guarded as fetch is.
+   * @template T @param {(client: import('caspio-auth').CaspioClient) => Promise<T>} fn
+   * @returns {Promise<T>}
+   */
+  async use(fn) {
+    const client = this.#requireClient();
+    return this.#guarded('token', () => fn(client));
   }
 
   /** The current access token (for Show and "copy as curl" with the token). */
@@ -274,15 +449,37 @@ export class Session extends EventTarget {
     try {
       return await call();
     } catch (err) {
+      if (/** @type {any} */ (err)?.code === 'UNREACHABLE') {
+        this.unreachable = /** @type {any} */ (err).url;
+        throw err;
+      }
+      if (noAnswer(err)) {
+        // The token endpoint got no answer: the error the token_error event recorded.
+        const unreached = this.error instanceof UnreachableError && this.error.cause === err
+          ? this.error : new UnreachableError(this.tokenUrl, 'token', err);
+        this.unreachable = unreached.url;
+        throw unreached;
+      }
       if (/** @type {any} */ (err)?.code !== 'TOKEN_REQUEST_HELD') throw err;
       const grant = /** @type {any} */ (err).grant ?? '';
       this.error = new NeedSecretError(this.#whyHeld(what, grant), { grant, cause: err });
-      this.#log({ type: 'held', grant });
+      // The page asks for the secret before anything else renders the error.
       this.dispatchEvent(new CustomEvent('needsecret', { detail: this.error }));
+      this.#log({ type: 'held', grant });
       throw this.error;
     } finally {
       this.#changed();
     }
+  }
+
+  /** The token endpoint's URL, e.g. "https://x.caspio.com/oauth/token". */
+  get tokenUrl() { return this.client?.toJSON().tokenUrl ?? ''; }
+
+  /** A request got an answer: the account is reachable. */
+  #reached() {
+    if (this.unreachable === '') return;
+    this.unreachable = '';
+    this.#changed();
   }
 
   /** Why a call needs the secret, from the call and what the client says of its tokens. */
@@ -310,10 +507,22 @@ export class Session extends EventTarget {
       case 'refresh':
         this.requesting = '';
         this.error = null;
+        this.unreachable = '';
         break;
       case 'token_error':
         this.requesting = '';
+        if (!event.status && noAnswer(event.error)) {
+          // No server answered: one entry for every try of this request, naming the URL.
+          this.error = new UnreachableError(this.tokenUrl, 'token', event.error);
+          this.unreachable = this.tokenUrl;
+          this.#logUnreached(event);
+          return;
+        }
         this.error = event.error ?? new Error('the token request failed');
+        break;
+      case 'retry':
+        // The retry of a request that reached no server is counted in its one entry.
+        if (this.events[0]?.type === 'unreached') return;
         break;
       default:
         break;
@@ -324,14 +533,72 @@ export class Session extends EventTarget {
     });
   }
 
+  /**
+   * Logs a token request that reached no server: it replaces the entries of its tries
+   * (each try's "token request" and the retries between them) with one entry.
+   * @param {import('caspio-auth').ClientEvent} event
+   */
+  #logUnreached(event) {
+    const url = this.tokenUrl;
+    this.#edit((events) => {
+      let i = 0;
+      let tries = 0;
+      if (events[i]?.type === 'token_request') { tries++; i++; }
+      // A later try of the same acquisition (attempt 2 and on) joins the entry of the first.
+      const earlier = events[i];
+      if ((event.attempt ?? 1) > 1 && earlier?.type === 'unreached' && earlier.url === url && earlier.grant === event.grant) {
+        tries += earlier.tries ?? 1;
+        i++;
+      }
+      return [{ at: Date.now(), type: 'unreached', grant: event.grant, url, tries: Math.max(tries, 1), message: event.error?.message }, ...events.slice(i)];
+    });
+  }
+
   /** Adds an entry to the event log, newest first. @param {Omit<LoggedEvent, 'at'>} entry */
   #log(entry) {
-    this.events.unshift({ at: Date.now(), ...entry });
-    this.events.length = Math.min(this.events.length, 12);
+    this.#edit((events) => [{ at: Date.now(), ...entry }, ...events]);
+  }
+
+  /**
+   * Changes the event log: as stored (another tab may have added to a log in localStorage)
+   * and in memory; keeps the newest MAX_EVENTS.
+   * @param {(events: LoggedEvent[]) => LoggedEvent[]} change
+   */
+  #edit(change) {
+    const area = this.settings?.tokenStorage === 'local' ? localStorage : sessionStorage;
+    const stored = readEvents(area);
+    this.events = change(stored ?? this.events).slice(0, MAX_EVENTS);
+    try {
+      area.setItem(EVENTS_KEY, JSON.stringify(this.events));
+    } catch {
+      // A full storage keeps the log in memory only.
+    }
     this.#changed();
   }
 
   #changed() { this.dispatchEvent(new Event('change')); }
+}
+
+/** Where a client of settings keeps its tokens. @param {Settings} settings @param {import('caspio-auth').CaspioClient | null} client */
+function placement(settings, client) {
+  if (!client) return null;
+  const area = settings.tokenStorage === 'local' ? localStorage : sessionStorage;
+  return { area, other: area === localStorage ? sessionStorage : localStorage, key: caspio.webStorageKey(client) };
+}
+
+/** The event log of one storage, or null when it holds none. @param {Storage} area @returns {LoggedEvent[] | null} */
+function readEvents(area) {
+  try {
+    const events = JSON.parse(area.getItem(EVENTS_KEY) ?? 'null');
+    return Array.isArray(events) ? events.filter((e) => e && typeof e.at === 'number' && typeof e.type === 'string') : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The event log a reload finds: this tab's, else this device's. */
+function loadEvents() {
+  return readEvents(sessionStorage) ?? readEvents(localStorage) ?? [];
 }
 
 /** The client options naming the account, from the kind the form chose. @param {Settings} s */

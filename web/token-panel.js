@@ -51,19 +51,40 @@ export function mountTokenPanel(session) {
   async function act(what) {
     actionError = null;
     const button = what === 'authenticate' ? authButton : refreshButton;
+    // Disabled while it works, the button would drop the focus: it gets it back after.
+    const hadFocus = document.activeElement === button;
     button.disabled = true;
     try {
       const token = what === 'authenticate' ? await session.authenticate() : await session.refresh();
       announce(`${what === 'authenticate' ? 'Logged in' : 'Refreshed'}: the access token is valid until ${formatDate(token.expiresAt)}.`, 'ok');
     } catch (err) {
-      actionError = err;
-      announce(`The ${what === 'authenticate' ? 'login' : 'refresh'} failed.`, 'error');
+      actionError = err; // shown once, in the box below the buttons (or by the secret field)
     } finally {
       render();
       renderError();
+      if (hadFocus && (document.activeElement === document.body || document.activeElement === null)) button.focus();
     }
   }
-  authButton.addEventListener('click', () => act('authenticate'));
+  // A login spends one of the account's 1,000 refresh tokens: the page asks first. Cancel
+  // (the default) and Escape send nothing; the focus goes back to the button either way.
+  const confirmDialog = /** @type {HTMLDialogElement} */ ($('auth-dialog'));
+  authButton.addEventListener('click', () => {
+    confirmDialog.returnValue = '';
+    confirmDialog.showModal();
+  });
+  confirmDialog.addEventListener('close', () => {
+    authButton.focus();
+    if (confirmDialog.returnValue === 'login') act('authenticate');
+  });
+
+  // On a phone the panel is a one-line summary until Details is pressed.
+  const more = $('token-more');
+  more.addEventListener('click', () => {
+    const open = more.getAttribute('aria-expanded') !== 'true';
+    more.setAttribute('aria-expanded', String(open));
+    more.textContent = open ? 'Less' : 'Details';
+    $('token-card').classList.toggle('expanded', open);
+  });
   refreshButton.addEventListener('click', () => act('refresh'));
 
   function render() {
@@ -164,6 +185,7 @@ export function mountTokenPanel(session) {
 function describe(e) {
   switch (e.type) {
     case 'token_request': return e.grant === 'refresh_token' ? 'Token request: refresh' : 'Token request: login (mints a refresh token)';
+    case 'unreached': return `${e.grant === 'refresh_token' ? 'Refresh' : 'Login'} request reached no server at ${e.url}${(e.tries ?? 1) > 1 ? ` (${e.tries} tries)` : ''}: check the URL and the network`;
     case 'login': return 'Logged in: new access and refresh token';
     case 'refresh': return 'Refreshed: new access token';
     case 'token_error': return `Token request failed${e.status ? ` (HTTP ${e.status})` : ''}${e.message ? `: ${e.message}` : ''}`;

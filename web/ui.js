@@ -33,7 +33,8 @@ let statusTimer = 0;
 
 /**
  * Says something in the page's live region (read out by screen readers) and shows it in
- * the status bar.
+ * the status line of the header bar, where it covers nothing. An error shown in a box is
+ * not announced again here: the box (role="alert") is its one message.
  * @param {string} message
  * @param {'info' | 'ok' | 'error'} [tone]
  */
@@ -41,20 +42,72 @@ export function announce(message, tone = 'info') {
   const status = $('status');
   status.textContent = message;
   status.dataset.tone = tone;
+  status.title = message;
   status.classList.add('visible');
   clearTimeout(statusTimer);
   statusTimer = setTimeout(() => status.classList.remove('visible'), tone === 'error' ? 12000 : 6000);
 }
 
+/** Withdraws the status line's message, so that a success said earlier does not stand beside a failure. */
+export function withdrawAnnouncement() {
+  const status = $('status');
+  clearTimeout(statusTimer);
+  status.classList.remove('visible');
+  status.textContent = '';
+  status.title = '';
+}
+
+/**
+ * Withdraws a success on the status line as soon as any alert of the page shows (an error
+ * box, or a message beside a grid cell), whichever part of the page showed it: a success
+ * must not stand beside a later failure.
+ */
+export function watchAlerts() {
+  new MutationObserver((changes) => {
+    const status = $('status');
+    if (!status.classList.contains('visible') || status.dataset.tone !== 'ok') return;
+    const shown = changes.some((c) => c.target instanceof HTMLElement && c.target.getAttribute('role') === 'alert' && !c.target.hidden);
+    if (shown) withdrawAnnouncement();
+  }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['hidden'] });
+}
+
+/**
+ * The boxes that own a kind of error: such an error is shown in its home box only (the
+ * Client Secret that a held refresh needs, by the secret field), so that one failure gives
+ * one message however many parts of the page ran into it.
+ * @type {{box: HTMLElement, owns: (err: unknown) => boolean}[]}
+ */
+const homes = [];
+
+/**
+ * Makes box the one place that shows the errors owns() picks; earlier homes come first.
+ * @param {HTMLElement} box @param {(err: unknown) => boolean} owns
+ */
+export function homeFor(box, owns) {
+  homes.push({ box, owns });
+}
+
+/** The box that owns err, if another box does. @param {HTMLElement} box @param {unknown} err */
+function homeElsewhere(box, err) {
+  const home = homes.find((h) => h.owns(err));
+  return home !== undefined && home.box !== box;
+}
+
 /**
  * Shows an error in a box: a title, the library's message, and Caspio's or OAuth's fields
  * when the error has them. The library's errors never hold the secret, and nothing here
- * adds it.
+ * adds it. An error that another box owns (homeFor) leaves this box empty; a success still
+ * on the status line is withdrawn.
  * @param {HTMLElement} box
  * @param {unknown} err
  * @param {string} [title]
  */
 export function showError(box, err, title) {
+  withdrawAnnouncement();
+  if (homeElsewhere(box, err)) {
+    clearError(box);
+    return;
+  }
   box.replaceChildren(...errorParts(err, title));
   box.hidden = false;
 }
@@ -105,6 +158,7 @@ function titleOf(e) {
     case 'RESPONSE_INVALID': return 'The token endpoint gave no usable answer';
     case 'URL_REFUSED': return 'That URL is not on the account\'s REST API';
     case 'NEED_SECRET': return 'The Client Secret is needed';
+    case 'UNREACHABLE': return `${e.url} could not be reached`;
     default: return 'Something went wrong';
   }
 }
@@ -112,6 +166,11 @@ function titleOf(e) {
 function hintOf(e) {
   if (e?.code === 'OAUTH_ERROR' && e.error === 'invalid_client') {
     return 'Check the Client ID and Client Secret against the account\'s Web services profile, and whether the profile expects them in the form body or as HTTP Basic.';
+  }
+  if (e?.code === 'UNREACHABLE') {
+    return e.kind === 'token'
+      ? 'No answer arrived from the token endpoint: check the account\'s URL (a typo, http or https), the network, and that the server allows this page\'s origin (CORS).'
+      : 'No answer arrived from the REST API: check the resource URL, the network, and that the server allows this page\'s origin (CORS).';
   }
   if (e?.code === 'RESPONSE_INVALID' && e.status === 0) {
     return 'No answer arrived: check the URL, the network, and that the server allows this page\'s origin (CORS).';

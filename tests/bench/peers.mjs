@@ -256,6 +256,9 @@ async function nodeStart(sandbox, dir) {
   // The stored tokens, written by each library itself.
   const caspioFile = join(dir, 'start-caspio.json');
   const stored = await createClient(sandbox.options({ storage: fileStorage(caspioFile) }));
+  // A fetch, as a program makes one: the state then holds the lease the core writes with it,
+  // for the URL of tables, which a client started later sends with before its core starts.
+  await (await stored.fetch('tables')).arrayBuffer();
   const { accessToken } = await stored.token();
   stored.close();
   const badgatewayFile = join(dir, 'start-badgateway.json');

@@ -62,6 +62,16 @@ test('the browser and Workers entries import no node: module; package.json maps 
   for (const file of pkg.files) await stat(new URL(file, js)).catch(() => assert.fail(`package.json lists ${file}, which is missing`));
 });
 
+test('caspio-auth/broker: the TokenBroker and brokerStorage without the core, for a Worker that only defines the broker', async () => {
+  const pkg = JSON.parse(await readFile(new URL('package.json', js), 'utf8'));
+  assert.deepEqual(pkg.exports['./broker'], { types: './broker.d.ts', workerd: './broker.js', default: './no-workers.js' });
+  const graph = [...await importGraph('broker.js')];
+  assert.deepEqual(graph.filter((s) => s.endsWith('/caspio.wasm') || s.endsWith('/core.js') || s.startsWith('node:')), [], 'no core, no node: module');
+  assert.ok(graph.some((s) => s.endsWith('/broker-http.js')) && graph.some((s) => s.endsWith('/broker-storage.js')));
+  const elsewhere = await import(new URL('no-workers.js', js));
+  assert.throws(() => new elsewhere.TokenBroker(), /TokenBroker is a Durable Object class/);
+});
+
 test('fileStorage throws with the fix outside Node', async () => {
   const browser = await import(new URL('browser.js', js));
   assert.throws(() => browser.fileStorage('/tmp/x.json'), /fileStorage needs Node/);

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createClient, fileStorage } from 'caspio-auth';
 import { startSandbox, CLIENT_SECRET } from './helpers/sandbox.js';
+import { lockPolicy } from './helpers/lock-policy.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const tokenChild = fileURLToPath(new URL('./helpers/token-child.js', import.meta.url));
@@ -141,7 +142,7 @@ async function takeOverAtOnce(path) {
     assert.ok(!alive(owner.pid), `the lock names process ${owner.pid}, which should be gone`);
     left = 'dead';
   }
-  await (await fileStorage(path).lock({ policy: { timeout_ms: 3000 } }))();
+  await (await fileStorage(path).lock({ policy: lockPolicy(3000) }))();
   return left;
 }
 
@@ -214,6 +215,67 @@ test('kill -9 of writers, 200 of Go and 200 of Node: every token file valid, no 
     }
     assert.deepEqual((await sandbox.stats()).token_requests, { client_credentials: lanes }, 'no login beyond the first of each file');
     t.diagnostic(`${2 * killsPerRuntime} writers killed in ${killed} ms; temporary files they left: ${temps.size}, each removed by a later writer or reader`);
+  } finally {
+    await sandbox.stop();
+  }
+});
+
+test('kill -9 of a Node process mid-refresh: the token file stays whole, and the next process refreshes without a login', async (t) => {
+  const sandbox = await startSandbox();
+  try {
+    const path = join(await freshDir(), 'token.json');
+    const first = await createClient(sandbox.options({ storage: fileStorage(path) }));
+    await first.token();
+    first.close();
+    const delay = 300; // the token endpoint's answer to each refresh comes this late
+    const rounds = 12;
+    let inFlight = 0; // kills that landed before the sandbox answered the refresh
+    let afterAnswer = 0; // kills that landed once it had answered: during the write, or after
+    for (let r = 0; r < rounds; r++) {
+      // An expired access token in the file: the child's token() refreshes it.
+      const stored = JSON.parse(await readFile(path, 'utf8'));
+      await writeFile(path, JSON.stringify({ ...stored, expires_at: Date.now() - 1000 }));
+      const before = await sandbox.stats();
+      await sandbox.fault([{ route: '/oauth/token', delay_ms: delay }]);
+      const child = start(process.execPath, [tokenChild, sandbox.url, path]);
+      try {
+        assert.equal(await child.next(), 'ready');
+        child.child.stdin.write('go\n');
+        // Until the refresh request has reached the sandbox (counted as it arrives).
+        for (let i = 0; ((await sandbox.stats()).token_requests.refresh_token ?? 0) === (before.token_requests.refresh_token ?? 0); i++) {
+          assert.ok(i < 1000, 'the child never sent its refresh');
+          await sleep(5);
+        }
+        // Even rounds kill while the request waits for its answer, odd ones about when the
+        // answer arrives and the file is written.
+        await sleep(r % 2 === 0 ? Math.random() * (delay / 2) : delay - 10 + Math.random() * 40);
+        child.child.kill('SIGKILL');
+        await child.exited;
+      } finally {
+        await child.stop();
+      }
+      const after = await sandbox.stats();
+      if (after.access_tokens_minted === before.access_tokens_minted) inFlight++;
+      else afterAnswer++;
+      await sandbox.control('DELETE', 'faults'); // nothing left queued for the next process
+      // The file is whole: the state before the refresh, or the one it got.
+      const state = JSON.parse(await readFile(path, 'utf8'));
+      assert.equal(typeof state.access_token, 'string');
+      assert.equal(typeof state.refresh_token, 'string');
+      // The next process takes over the dead child's lock at once and refreshes (or reuses
+      // the refreshed token): no login.
+      const next = await createClient(sandbox.options({ storage: fileStorage(path) }));
+      try {
+        assert.ok((await next.token()).accessToken);
+      } finally {
+        next.close();
+      }
+      assert.deepEqual((await sandbox.stats()).token_requests.client_credentials, 1, `round ${r}: no login after the kill`);
+      assert.deepEqual((await leftovers(join(path, '..'))).filter((name) => name.includes('.tmp-')), [], `round ${r}: no temporary file is left`);
+    }
+    t.diagnostic(`${rounds} Node processes killed mid-refresh: ${inFlight} before the token endpoint answered, ${afterAnswer} after`);
+    assert.ok(inFlight >= 1, 'at least one kill landed while the refresh request was in flight');
+    assert.equal(inFlight + afterAnswer, rounds);
   } finally {
     await sandbox.stop();
   }

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createClient, fileStorage } from '../../js/node.js';
 import { startSandbox, CLIENT_SECRET } from './helpers/sandbox.js';
+import { lockPolicy } from './helpers/lock-policy.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -85,11 +86,11 @@ test('Node waits while Go holds the lock, and Go while Node holds it', async () 
   const go = await goHold(file, '5s');
   try {
     assert.equal(go.first, 'locked');
-    await assert.rejects(fileStorage(file).lock({ policy: { timeout_ms: 300 } }), /waited 300 ms for the token file lock .*shared-lock\.json\.lock \(held by process \d+/);
+    await assert.rejects(fileStorage(file).lock({ policy: lockPolicy(300) }), /waited 300 ms for the token file lock .*shared-lock\.json\.lock \(held by process \d+/);
   } finally {
     assert.deepEqual(await go.release(), { code: 0, last: 'unlocked' });
   }
-  const release = await fileStorage(file).lock({ policy: { timeout_ms: 1000 } });
+  const release = await fileStorage(file).lock({ policy: lockPolicy(1000) });
   let released = false;
   try {
     const waiter = await goHold(file, '300ms');

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { createClient, memoryStorage, fileStorage, CaspioStateError } from 'caspio-auth';
 import { startSandbox, CLIENT_SECRET } from './helpers/sandbox.js';
 import { eventLog } from './helpers/recorder.js';
-import { STORE_LOCK } from '../../js/storage.js';
+import { lockPolicy } from './helpers/lock-policy.js';
 
 let sandbox;
 let dir;
@@ -181,16 +181,16 @@ test('fileStorage lock: exclusive, bounded wait, path + ".lock" holding its owne
   const path = freshPath();
   const a = fileStorage(path);
   const b = fileStorage(path);
-  const release = await a.lock();
+  const release = await a.lock({ policy: lockPolicy() });
   const owner = JSON.parse(await readFile(path + '.lock', 'utf8'));
   assert.equal(owner.host, hostname());
   assert.equal(owner.pid, process.pid);
   assert.match(owner.nonce, /^[0-9a-f]{32}$/);
   if (process.platform !== 'win32') assert.equal((await stat(path + '.lock')).mode & 0o777, 0o600);
   // The error names the wait the lock step allowed: what the storage decided, not a stopwatch.
-  await assert.rejects(b.lock({ policy: { timeout_ms: 150 } }), /waited 150 ms for the token file lock .*token\.json\.lock \(held by process \d+ on /);
+  await assert.rejects(b.lock({ policy: lockPolicy(150) }), /waited 150 ms for the token file lock .*token\.json\.lock \(held by process \d+ on /);
   await release();
-  const releaseB = await b.lock();
+  const releaseB = await b.lock({ policy: lockPolicy() });
   await releaseB();
   assert.deepEqual(await readdir(join(path, '..')), [], 'no lock or temporary file is left');
 });
@@ -227,7 +227,7 @@ test('fileStorage lock: which locks are taken over, and when', async () => {
     // lock() looks at its deadline only while it honours a lock: one the rules take over at
     // once is taken whatever the machine's load, and one they honour (for the 2 s or 10 s of
     // the rules) makes it throw at 300 ms. That decides, not a stopwatch.
-    const attempt = fileStorage(path).lock({ policy: { timeout_ms: 300 } });
+    const attempt = fileStorage(path).lock({ policy: lockPolicy(300) });
     if (!takenOver) {
       await assert.rejects(attempt, /waited 300 ms/, name);
       continue;
@@ -241,7 +241,7 @@ test('fileStorage lock: which locks are taken over, and when', async () => {
 
 test('fileStorage lock: the holder refreshes it, so a long hold is never taken over', async () => {
   const path = freshPath();
-  const policy = { lock_ttl_ms: 1000, lock_extend_ms: 333 }; // refreshed every 333 ms
+  const policy = lockPolicy(undefined, { lock_ttl_ms: 1000, lock_extend_ms: 333, lock_stale_ms: { held: 1000, holder_gone: -1, unreadable: 1000 } }); // refreshed every 333 ms
   const release = await fileStorage(path).lock({ policy });
   await assert.rejects(fileStorage(path).lock({ policy: { ...policy, timeout_ms: 2000 } }), /waited 2000 ms/);
   await release(); // still its own: no error
@@ -262,7 +262,7 @@ test('fileStorage lock: waiters racing for a dead holder\'s lock take it one at 
     await writeFile(path + '.lock', record({ pid: dead }));
     await Promise.all(Array.from({ length: 8 }, async (_, i) => {
       await new Promise((resolve) => { setTimeout(resolve, i % 4); }); // staggered, so that some find the next holder's lock
-      const release = await fileStorage(path).lock({ policy: { timeout_ms: 5000 } });
+      const release = await fileStorage(path).lock({ policy: lockPolicy(5000) });
       most = Math.max(most, ++holders);
       await new Promise((resolve) => { setTimeout(resolve, 2); });
       holders--;
@@ -325,10 +325,10 @@ test('two Node processes sharing one token file log in once', async () => {
 
 test('a wait for a held token-file lock stops when the client gives up, not after the lock step\'s timeout', async () => {
   const storage = fileStorage(join(dir, `held-${++n}`, 'token.json'));
-  const release = await storage.lock();
+  const release = await storage.lock({ policy: lockPolicy() });
   try {
     const started = Date.now();
-    await assert.rejects(storage.lock({ signal: AbortSignal.timeout(150), policy: { timeout_ms: 60_000 } }), (err) => {
+    await assert.rejects(storage.lock({ signal: AbortSignal.timeout(150), policy: lockPolicy(60_000) }), (err) => {
       assert.equal(err.name, 'TimeoutError', `${err}`);
       return true;
     });
@@ -376,7 +376,7 @@ test('fileStorage on a path that cannot be made fails at once, naming it, and le
   const cpu = process.cpuUsage();
   assert.equal(await s.get(), null);
   await assert.rejects(s.set({ version: 1 }), /create the directory of token state file \/proc\/caspio-none\/token\.json: cannot create the directory \/proc\/caspio-none: \/proc takes no new directories/);
-  await assert.rejects(s.lock(), /\/proc\/caspio-none: \/proc takes no new directories/);
+  await assert.rejects(s.lock({ policy: lockPolicy() }), /\/proc\/caspio-none: \/proc takes no new directories/);
   await new Promise((resolve) => { setTimeout(resolve, 300); });
   const used = process.cpuUsage(cpu);
   assert.ok((used.user + used.system) / 1000 < 250, `nothing spins behind it: ${(used.user + used.system) / 1000} ms of CPU in 300 ms`);
@@ -397,7 +397,7 @@ test('fileStorage takes no timing options: the lock follows the core, the same f
   assert.throws(() => fileStorage('t.json', { staleLockTimeout: 1000 }), /the same for every process on the file/);
 });
 
-test('the lock step hands the storage the core\'s lock policy, which STORE_LOCK repeats for direct calls', async () => {
+test('the lock step hands the storage the core\'s lock policy: its pauses and stale ages as values to look up', async () => {
   let got;
   const inner = memoryStorage();
   const storage = { get: () => inner.get(), set: (s) => inner.set(s), delete: () => inner.delete(), lock: async ({ policy }) => { got = policy; return () => {}; } };
@@ -407,5 +407,26 @@ test('the lock step hands the storage the core\'s lock policy, which STORE_LOCK 
   } finally {
     client.close();
   }
-  assert.deepEqual({ ...got }, { ...STORE_LOCK });
+  assert.deepEqual({ ...got }, lockPolicy());
+  assert.deepEqual(got.lock_pauses_ms[0], [2, 5], 'the first pause: from half of PollMin to PollMin');
+});
+
+test('fileStorage lock() without the lock step\'s policy refuses, naming what is missing: it holds no policy of its own', async () => {
+  const path = freshPath();
+  await assert.rejects(fileStorage(path).lock(), { name: 'TypeError', message: /fileStorage's lock\(\) was called without timeout_ms, lock_ttl_ms, lock_extend_ms, lock_pauses_ms, lock_stale_ms: its lock follows the core's lock policy/ });
+  await assert.rejects(fileStorage(path).lock({ policy: { timeout_ms: 300 } }), { name: 'TypeError', message: /without lock_ttl_ms, lock_extend_ms, lock_pauses_ms, lock_stale_ms:/ });
+  await assert.rejects(stat(path + '.lock'), { code: 'ENOENT' }, 'no lock was taken');
+});
+
+test('fileStorage lock: when a lock is stale is the lock step\'s lock_stale_ms, not a rule of its own', async () => {
+  const path = freshPath();
+  await mkdir(join(path, '..'), { recursive: true });
+  await writeFile(path + '.lock', record({ host: 'elsewhere' }));
+  const at = new Date(Date.now() - 5_000);
+  await utimes(path + '.lock', at, at);
+  // 5 s old: honoured by the core's TTL (10 s); stale where the step says a held lock is
+  // honoured 4 s.
+  await assert.rejects(fileStorage(path).lock({ policy: lockPolicy(300) }), /waited 300 ms/);
+  const release = await fileStorage(path).lock({ policy: lockPolicy(300, { lock_stale_ms: { held: 4_000, holder_gone: -1, unreadable: 2_000 } }) });
+  await release();
 });

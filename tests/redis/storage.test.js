@@ -16,6 +16,7 @@ import { createClient as createRedis5 } from 'redis-5';
 import { createClient } from 'caspio-auth';
 import { redisStorage } from 'caspio-auth/redis';
 import { startSandbox, CLIENT_SECRET } from '../js/helpers/sandbox.js';
+import { lockPolicy } from '../js/helpers/lock-policy.js';
 import { startRedis, freePort } from './helpers/redis-server.js';
 
 let sandbox;
@@ -140,16 +141,19 @@ test('the lock: exclusive, TTL from the core, extended while held, released by i
   client.close();
   assert.equal(policy.lock_ttl_ms, 10_000);
   assert.ok(policy.lock_extend_ms > 0 && policy.lock_extend_ms < policy.lock_ttl_ms / 2);
-  assert.ok(policy.poll_min_ms > 0 && policy.poll_max_ms >= policy.poll_min_ms);
+  assert.deepEqual(policy, lockPolicy(policy.timeout_ms), 'the lock step\'s values, the pause schedule among them');
   assert.ok(policy.timeout_ms > policy.lock_ttl_ms);
 
   const s = redisStorage(rdb, 'lk');
-  const release = await s.lock();
+  // Without the lock step's values lock() refuses: the storage has no policy of its own.
+  await assert.rejects(s.lock(), { name: 'TypeError', message: /redisStorage's lock\(\) was called without timeout_ms, lock_ttl_ms, lock_extend_ms, lock_pauses_ms: its lock follows the core's lock policy/ });
+  assert.equal(await rdb.exists('{lk}:lock'), 0, 'no lock was taken');
+  const release = await s.lock({ policy });
   const ttl = await rdb.pTTL('{lk}:lock');
-  assert.ok(ttl > 9_000 && ttl <= policy.lock_ttl_ms, `lock() without a policy uses the core's TTL: ${ttl}`);
+  assert.ok(ttl > 9_000 && ttl <= policy.lock_ttl_ms, `the lock step's TTL: ${ttl}`);
   const abort = new AbortController();
   setTimeout(() => abort.abort(new Error('gave up')), 300);
-  await assert.rejects(redisStorage(rdb, 'lk').lock({ signal: abort.signal }), /gave up/);
+  await assert.rejects(redisStorage(rdb, 'lk').lock({ signal: abort.signal, policy }), /gave up/);
   await release();
   assert.equal(await rdb.exists('{lk}:lock'), 0);
 
@@ -168,7 +172,7 @@ test('the lock: exclusive, TTL from the core, extended while held, released by i
 test('a lock left by a dead holder is taken over after its TTL', async () => {
   await rdb.set('{dead}:lock', 'a-dead-holder', { PX: 800 });
   const t0 = performance.now();
-  const release = await redisStorage(rdb, 'dead').lock();
+  const release = await redisStorage(rdb, 'dead').lock({ policy: lockPolicy() });
   const waited = performance.now() - t0;
   assert.ok(waited > 600 && waited < 3000, `waited ${waited} ms`);
   await release();
@@ -328,7 +332,7 @@ test('node-redis 5, the major before: the same keys, lock, conditional write and
     assert.ok(await rdb.pTTL('{v5}:state') > 100_000);
     await s.set(state('id', 'u', 1));
     assert.deepEqual(await s.get(), state('id', 'u', 2), 'an older state does not replace a newer one');
-    const release = await s.lock();
+    const release = await s.lock({ policy: lockPolicy() });
     assert.ok(await rdb.pTTL('{v5}:lock') > 9_000);
     await release();
     assert.equal(await rdb.exists('{v5}:lock'), 0);

@@ -18,6 +18,7 @@ import { Miniflare } from 'miniflare';
 import { startLoggedSandbox } from './helpers.js';
 import { bundleWorker, parseJSONC, root, within } from './js-proxy-helpers.js';
 import { PROXY_KEY, proxyBindings } from './proxy-conformance.js';
+import { lockPolicy } from '../js/helpers/lock-policy.js';
 import { FILES as VECTOR_FILES, runVectors } from '../vectors/runner.js';
 
 const run = promisify(execFile);
@@ -33,6 +34,8 @@ ${VECTOR_FILES.map((f, i) => `import vector${i} from ${vectorPath(f)};`).join('\
 export { TokenBroker } from 'caspio-auth';
 
 const DAY = 86400000;
+/** The lock step's values, as the client passes them (tests/js/helpers/lock-policy.js). */
+const POLICY = ${JSON.stringify(lockPolicy())};
 function state(now, { refresh = true, expiresIn = DAY - 1000, used = false } = {}) {
   const s = { version: 1, client_id: 'c', token_url: 'https://c1.caspio.com/oauth/token', access_token: 'a', expires_at: now + expiresIn, obtained_at: now,
     counters: { client_credentials_requests: 1, refresh_token_requests: 0, logins: 1, refreshes: 0 } };
@@ -86,27 +89,27 @@ export default {
     if (pathname === '/broker') {
       const stub = env.BROKER.get(env.BROKER.idFromName('lock-test'));
       const out = {};
-      const a = await stub.lock({ leaseMs: 300 });
+      const a = await stub.lock({ leaseMs: 300, waitMs: 5000 });
       const t = Date.now(); // advances across I/O such as this RPC
-      const b = await stub.lock({ waitMs: 5000 }); // granted when a's lease lapses
+      const b = await stub.lock({ leaseMs: 10000, waitMs: 5000 }); // granted when a's lease lapses
       out.waited = Date.now() - t;
       out.distinct = typeof b === 'string' && b !== a;
       out.lapsedUnlock = await stub.unlock(a);
-      try { await stub.lock({ waitMs: 200 }); out.timedOut = false; } catch (e) { out.timedOut = /waited 200 ms/.test(e.message); }
+      try { await stub.lock({ leaseMs: 10000, waitMs: 200 }); out.timedOut = false; } catch (e) { out.timedOut = /waited 200 ms/.test(e.message); }
       out.unlock = await stub.unlock(b);
       // Waiters are served in order, each when the one before releases.
-      const c = await stub.lock();
+      const c = await stub.lock({ leaseMs: 10000, waitMs: 5000 });
       const order = [];
-      const waiters = [1, 2, 3].map((n) => stub.lock().then(async (id) => { order.push(n); await stub.unlock(id); }));
+      const waiters = [1, 2, 3].map((n) => stub.lock({ leaseMs: 10000, waitMs: 5000 }).then(async (id) => { order.push(n); await stub.unlock(id); }));
       await new Promise((r) => setTimeout(r, 50));
       await stub.unlock(c);
       await Promise.all(waiters);
       out.order = order;
       // brokerStorage waits as long as the client's lock step says (the core's LockTimeout),
       // not a default of its own.
-      const held = await stub.lock({ leaseMs: 5000 });
+      const held = await stub.lock({ leaseMs: 5000, waitMs: 5000 });
       try {
-        await brokerStorage(env.BROKER, 'lock-test').lock({ policy: { timeout_ms: 200, lock_ttl_ms: 10000, lock_extend_ms: 3333 } });
+        await brokerStorage(env.BROKER, 'lock-test').lock({ policy: { ...POLICY, timeout_ms: 200 } });
         out.stepWait = 'granted';
       } catch (e) { out.stepWait = /waited 200 ms/.test(e.message) ? 'timed out' : e.message; }
       await stub.unlock(held);
@@ -115,13 +118,21 @@ export default {
       out.empty = await s.get();
       await s.set({ version: 1, n: 1 });
       out.back = await s.get();
-      const release = await s.lock();
+      const release = await s.lock({ policy: POLICY });
       await release();
       await s.delete();
       out.deleted = await s.get();
       out.name = s.name;
       try { brokerStorage(env.KV); } catch (e) { out.badNamespace = e instanceof TypeError && /durable_objects/.test(e.message); }
       try { brokerStorage(env.BROKER, 'x', { lockLease: -1 }); } catch (e) { out.badOption = e instanceof TypeError && /lockLease/.test(e.message); }
+      // Neither the broker nor brokerStorage has a lease or a wait of its own: a call that
+      // names none is refused, naming what is missing.
+      const refused = async (f) => { try { await f(); return 'granted'; } catch (e) { return \`\${e.name}: \${e.message}\`; } };
+      out.noLease = await refused(() => stub.lock({ waitMs: 100 }));
+      out.noWait = await refused(() => stub.lock({ leaseMs: 100 }));
+      out.noOptions = await refused(() => stub.lock());
+      out.extendNoLease = await refused(() => stub.extend('x'));
+      out.storageNoPolicy = await refused(() => brokerStorage(env.BROKER, 'x').lock());
       return Response.json(out);
     }
     if (pathname === '/broker-fetch') {
@@ -139,13 +150,13 @@ export default {
       };
       const out = {};
       // Exclusivity: a second lock waits for the first's release, and never overlaps it.
-      const a = await call('POST', '/lock', { leaseMs: 5000 });
+      const a = await call('POST', '/lock', { leaseMs: 5000, waitMs: 5000 });
       out.a = { status: a.status, id: typeof a.json?.id === 'string' && a.json.id.length > 0 };
       let bGranted = false;
-      const b = call('POST', '/lock', { waitMs: 5000 }).then((r) => { bGranted = true; return r; });
+      const b = call('POST', '/lock', { leaseMs: 10000, waitMs: 5000 }).then((r) => { bGranted = true; return r; });
       await new Promise((r) => setTimeout(r, 100));
       out.bWaitsWhileHeld = !bGranted;
-      const timedOut = await call('POST', '/lock', { waitMs: 200 });
+      const timedOut = await call('POST', '/lock', { leaseMs: 10000, waitMs: 200 });
       out.timeout = { status: timedOut.status, error: timedOut.json?.error };
       out.unlockA = (await call('POST', '/unlock', { id: a.json.id })).json;
       const bDone = await b;
@@ -153,16 +164,16 @@ export default {
       out.unlockAgain = (await call('POST', '/unlock', { id: a.json.id })).json;
       out.unlockB = (await call('POST', '/unlock', { id: bDone.json.id })).json;
       // A lease lapses.
-      const c = await call('POST', '/lock', { leaseMs: 200 });
+      const c = await call('POST', '/lock', { leaseMs: 200, waitMs: 5000 });
       const t = Date.now();
-      const d = await call('POST', '/lock', { waitMs: 5000 });
+      const d = await call('POST', '/lock', { leaseMs: 10000, waitMs: 5000 });
       out.lapse = { status: d.status, waited: Date.now() - t };
       await call('POST', '/unlock', { id: d.json.id });
       out.lapsedUnlock = (await call('POST', '/unlock', { id: c.json.id })).json;
       // A holder that extends its lease keeps the lock past it; one that stops lets it lapse.
-      const e = await call('POST', '/lock', { leaseMs: 1000 });
+      const e = await call('POST', '/lock', { leaseMs: 1000, waitMs: 5000 });
       let fGranted = false;
-      const f = call('POST', '/lock', { waitMs: 10000 }).then((r) => { fGranted = true; return r; });
+      const f = call('POST', '/lock', { leaseMs: 10000, waitMs: 10000 }).then((r) => { fGranted = true; return r; });
       out.extended = [];
       for (let i = 0; i < 8; i++) { // 1,600 ms of holding, extended every 200 ms to 1,000 ms from then
         await new Promise((r) => setTimeout(r, 200));
@@ -170,7 +181,7 @@ export default {
       }
       out.heldWhileExtended = !fGranted;
       const fDone = await f;
-      out.lapsedAfterExtending = { status: fDone.status, extendLapsed: (await call('POST', '/extend', { id: e.json.id })).json };
+      out.lapsedAfterExtending = { status: fDone.status, extendLapsed: (await call('POST', '/extend', { id: e.json.id, leaseMs: 1000 })).json };
       await call('POST', '/unlock', { id: fDone.json.id });
 
       // State round trip, and what the RPC interface sees of it.
@@ -188,8 +199,12 @@ export default {
 
       // Bad input: refused with a code, never echoed.
       const bad = {
-        lockBadLease: await call('POST', '/lock', { leaseMs: -1 }),
-        lockHuge: await call('POST', '/lock', { waitMs: 1e9 }),
+        lockBadLease: await call('POST', '/lock', { leaseMs: -1, waitMs: 100 }),
+        lockHuge: await call('POST', '/lock', { leaseMs: 100, waitMs: 1e9 }),
+        lockNoLease: await call('POST', '/lock', { waitMs: 100 }),
+        lockNoWait: await call('POST', '/lock', { leaseMs: 100 }),
+        lockEmpty: await call('POST', '/lock'),
+        extendNoLease: await call('POST', '/extend', { id: 'x' }),
         lockUnknown: await call('POST', '/lock', { token: secret }),
         lockNotJSON: await call('POST', '/lock', '{"leaseMs": ' + secret),
         unlockNoId: await call('POST', '/unlock', { id: 7, secret }),
@@ -204,6 +219,7 @@ export default {
         unknownPath: await call('GET', '/tokens/' + secret),
       };
       out.bad = Object.fromEntries(Object.entries(bad).map(([k, r]) => [k, { status: r.status, error: r.json?.error, echoes: r.text.includes(secret) }]));
+      out.missingSays = { lease: bad.lockNoLease.json?.message, wait: bad.lockNoWait.json?.message, empty: bad.lockEmpty.json?.message, extend: bad.extendNoLease.json?.message };
       out.stillEmpty = (await call('GET', '/state')).status;
       return Response.json(out);
     }
@@ -271,7 +287,7 @@ async function check(path) {
 }
 
 test('the tarball ships the Workers files; the bundle takes the workerd entry and imports caspio.wasm as a module', async () => {
-  for (const file of ['workerd.js', 'kv-storage.js', 'broker.js', 'no-workers.js', 'caspio.wasm', 'wasm_exec.js', 'index.d.ts']) {
+  for (const file of ['workerd.js', 'kv-storage.js', 'broker.js', 'broker-http.js', 'broker-storage.js', 'broker.d.ts', 'no-workers.js', 'caspio.wasm', 'wasm_exec.js', 'index.d.ts']) {
     assert.ok(packed.includes(file), `the tarball lacks ${file}`);
   }
   const bundle = await readFile(join(project, 'dist', 'proxy', 'index.js'), 'utf8');
@@ -340,6 +356,11 @@ test('TokenBroker: a lease lock that lapses, times out waiters and serves them i
   assert.equal(out.name, 'storage-test');
   assert.equal(out.badNamespace, true);
   assert.equal(out.badOption, true);
+  assert.match(out.noLease, /^TypeError: caspio-auth: TokenBroker\.lock needs leaseMs, a positive number of milliseconds, at most 300000; the broker has no default/);
+  assert.match(out.noWait, /^TypeError: caspio-auth: TokenBroker\.lock needs waitMs/);
+  assert.match(out.noOptions, /^TypeError: caspio-auth: TokenBroker\.lock needs leaseMs/);
+  assert.match(out.extendNoLease, /^TypeError: caspio-auth: TokenBroker\.extend needs leaseMs/);
+  assert.match(out.storageNoPolicy, /^TypeError: caspio-auth: brokerStorage's lock\(\) was called without timeout_ms, lock_ttl_ms, lock_extend_ms/);
 });
 
 test('TokenBroker over fetch (for Go Workers): an exclusive lease lock, a state round trip shared with RPC, bad input refused unechoed', async () => {
@@ -367,6 +388,7 @@ test('TokenBroker over fetch (for Go Workers): an exclusive lease lock, a state 
   assert.equal(out.afterDelete, 204);
   const want = {
     lockBadLease: [400, 'bad_request'], lockHuge: [400, 'bad_request'], lockUnknown: [400, 'bad_request'], lockNotJSON: [400, 'bad_request'],
+    lockNoLease: [400, 'bad_request'], lockNoWait: [400, 'bad_request'], lockEmpty: [400, 'bad_request'], extendNoLease: [400, 'bad_request'],
     unlockNoId: [400, 'bad_request'], extendNoId: [400, 'bad_request'], extendBadLease: [400, 'bad_request'], putArray: [400, 'bad_request'], putNotJSON: [400, 'bad_request'], putEmpty: [400, 'bad_request'],
     putText: [415, 'unsupported_media_type'], putHuge: [413, 'too_large'], wrongMethod: [405, 'method_not_allowed'], unknownPath: [404, 'not_found'],
   };
@@ -374,6 +396,10 @@ test('TokenBroker over fetch (for Go Workers): an exclusive lease lock, a state 
     assert.deepEqual(out.bad[name], { status, error, echoes: false }, name);
   }
   assert.equal(out.stillEmpty, 204, 'no bad request stored anything');
+  assert.match(out.missingSays.lease, /lock takes \{"leaseMs": n, "waitMs": n\}: needs leaseMs/, 'a 400 names the missing field');
+  assert.match(out.missingSays.wait, /needs waitMs/);
+  assert.match(out.missingSays.empty, /needs leaseMs/);
+  assert.match(out.missingSays.extend, /needs leaseMs/);
 });
 
 test('the proxy built from the tarball serves requests with the broker, logging in once', async () => {

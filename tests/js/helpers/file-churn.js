@@ -4,10 +4,11 @@
 //
 //   node file-churn.js PATH [write|lock] [MS]
 import { fileStorage } from '../../../js/file-storage.js';
+import { lockPolicy } from './lock-policy.js';
 
 const [path, mode = 'write', ms = '10000'] = process.argv.slice(2);
 const storage = fileStorage(path);
-const policy = { timeout_ms: Number(ms) };
+const policy = lockPolicy(Number(ms));
 const end = Date.now() + Number(ms);
 process.stdout.write('churning\n');
 while (Date.now() < end) {

@@ -11,6 +11,7 @@ import {
   type ClientStatus, type StorageSetOptions, type CaspioErrorCode,
   type RecordsQuery, type RecordRow, type InsertRecordsResult,
 } from 'caspio-auth';
+import { TokenBroker as BrokerOnly, brokerStorage as brokerStorageOnly } from 'caspio-auth/broker';
 
 export async function usage(): Promise<void> {
   const version: string = VERSION;
@@ -166,8 +167,13 @@ export async function usage(): Promise<void> {
   console.log(inKV, inBroker.name satisfies string);
   const state: TokenBrokerState = { storage: { get: async () => undefined, put: async () => {}, delete: async () => true } };
   const broker = new TokenBroker(state, {});
-  const lockId: string = await broker.lock({ leaseMs: 1000 });
+  const lockId: string = await broker.lock({ leaseMs: 1000, waitMs: 5000 });
+  // @ts-expect-error the broker has no lease or wait of its own: the caller names both
+  await broker.lock({ leaseMs: 1000 });
   console.log(lockId);
+  // 'caspio-auth/broker': the same class and storage, without the core.
+  const only: TokenBroker = new BrokerOnly(state, {});
+  console.log(only, brokerStorageOnly(brokers).name satisfies string);
   // @ts-expect-error brokerStorage options are milliseconds
   brokerStorage(brokers, 'default', { lockLease: '30s' });
 }

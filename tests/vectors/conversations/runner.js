@@ -34,7 +34,7 @@
 /** The conversation files. */
 export const FILES = [
   'cold_start.json', 'expiry.json', 'hold.json', 'misuse.json', 'modes.json', 'redirects.json', 'refresh_refused.json',
-  'reissued.json', 'resource_retry.json', 'stampede.json', 'stored_state.json', 'token_endpoint.json', 'unauthorized.json',
+  'reissued.json', 'resource_retry.json', 'stampede.json', 'start_lease.json', 'stored_state.json', 'token_endpoint.json', 'unauthorized.json',
 ];
 
 /**
