@@ -54,6 +54,10 @@ type RecordsPage struct {
 	Number  int // the page's number, from 1 (from Query.StartPage on)
 	Size    int // the records asked for per request
 	Total   int // the records the request matched, from v3's Pagination.TotalCount; -1 when Caspio gave none
+	// Last reports that the read ends with this page, as the paging rules decided: a short
+	// page, v3's TotalCount reached, the Query's Limit. After a full page of a v2 read it is
+	// false, since there the end shows only in the next answer.
+	Last bool
 }
 
 func records(pages iter.Seq2[*RecordsPage, error]) iter.Seq2[caspio.Record, error] {
@@ -83,10 +87,7 @@ func (c *Client) pages(ctx context.Context, source, name string, q caspio.Query)
 			yield(nil, fmt.Errorf("caspio client: records: %w", err))
 			return
 		}
-		size := q.PageSize
-		if size == 0 {
-			size = caspio.DefaultPageSize
-		}
+		size := p.Size()
 		cur := p.Start()
 		for n := 1; !cur.Done; n++ {
 			number := cur.Page
@@ -104,7 +105,7 @@ func (c *Client) pages(ctx context.Context, source, name string, q caspio.Query)
 			if keep == 0 && n > 1 {
 				continue // the empty page that ends a read
 			}
-			if !yield(&RecordsPage{Records: recs[:keep], Number: number, Size: size, Total: facts.Total}, nil) {
+			if !yield(&RecordsPage{Records: recs[:keep], Number: number, Size: size, Total: facts.Total, Last: cur.Done}, nil) {
 				return
 			}
 		}

@@ -253,6 +253,7 @@ func TestViewRecords(t *testing.T) {
 		n += len(page.Records)
 		assert.Equal(t, shipped, page.Total)
 		assert.NotContains(t, page.Records[0], "PK_ID", "the view has no key")
+		assert.Equal(t, n >= shipped, page.Last, "page %d: the last page is the one that reaches the total", page.Number)
 	}
 	assert.Equal(t, shipped, n)
 	assert.Equal(t, (shipped+199)/200, pages, "numbered pages, stopped by the total")

@@ -246,6 +246,12 @@ export interface RecordsPage {
   pageSize: number;
   /** The records the request matched, from v3's Pagination.TotalCount; null when Caspio gives none (v2). */
   total: number | null;
+  /**
+   * The read ends with this page, as the paging rules decided: a short page, v3's total
+   * reached, the limit. After a full page of a v2 read it is false, since there the end shows
+   * only in the next answer.
+   */
+  last: boolean;
 }
 
 /** A lazy read of records: iterate it for records, pages() for whole pages. */

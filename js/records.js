@@ -79,7 +79,10 @@ export class RecordsRead {
     };
   }
 
-  /** Whole pages: {records, pageNumber, pageSize, total}; total is null when Caspio gives none (v2). */
+  /**
+   * Whole pages: {records, pageNumber, pageSize, total, last}; total is null when Caspio gives
+   * none (v2); last is the core's word that the read ends with this page (see index.d.ts).
+   */
   async* pages() {
     const io = this.#io;
     let step = this.#first;
@@ -97,7 +100,7 @@ export class RecordsRead {
         total: typeof total === 'number' ? total : -1,
       });
       if (step.keep === 0 && number > 1) continue; // the empty page that ends a read
-      yield { records: /** @type {any[]} */ (rows).slice(0, step.keep), pageNumber, pageSize: step.size, total: typeof total === 'number' ? total : null };
+      yield { records: /** @type {any[]} */ (rows).slice(0, step.keep), pageNumber, pageSize: step.size, total: typeof total === 'number' ? total : null, last: step.url === '' };
     }
   }
 

@@ -167,18 +167,16 @@ export function mountTables(session) {
       if (ticket !== loading) return false;
       // A page past the end (a typed number, the last record deleted) shows the last page.
       if (page.records.length === 0 && next.page > 1 && page.total !== null) {
-        next = { ...next, page: Math.max(1, Math.ceil(page.total / next.size)) };
+        next = { ...next, page: pagesOf(page.total, next.size) };
         page = await session.recordsPage(table, { ...query, startPage: next.page });
         if (ticket !== loading) return false;
       }
-      let more;
-      if (page.total !== null) {
-        more = next.page * next.size < page.total;
-      } else if (page.records.length < next.size) {
-        more = false;
-      } else {
-        // v2 gives no total: whether a record follows this page is one small read (the
-        // first record of the next page, read as 5-record page number N*size/5+1).
+      // The paging rules say whether the read ends here (page.last). Only after a full page
+      // of v2, which gives no total, do they not know: whether a record follows is then one
+      // small read (the first record of the next page, read as 5-record page number
+      // N*size/5+1).
+      let more = !page.last;
+      if (more && page.total === null) {
         const after = await session.recordsPage(table, { ...query, pageSize: 5, startPage: (next.page * next.size) / 5 + 1, limit: 1 });
         if (ticket !== loading) return false;
         more = after.records.length > 0;
@@ -226,7 +224,12 @@ export function mountTables(session) {
   }
 
   function pageCount() {
-    return current.total !== null ? Math.max(1, Math.ceil(current.total / current.size)) : null;
+    return current.total !== null ? pagesOf(current.total, current.size) : null;
+  }
+
+  /** How many pages of size records total records fill (one, when there are none). @param {number} total @param {number} size */
+  function pagesOf(total, size) {
+    return Math.max(1, Math.ceil(total / size));
   }
 
   function hasKey() { return current.fields.some((f) => f.Name === KEY_FIELD); }

@@ -46,8 +46,8 @@ test('a filter in key order, and the caller\'s order with a limit', async () => 
   assert.equal(latest.length, 1200);
   for (let i = 1; i < latest.length; i++) assert.ok(latest[i - 1].OrderDate >= latest[i].OrderDate);
   const pages = [];
-  for await (const page of c.records('Orders', { orderBy: 'Total', pageSize: 1000 }).pages()) pages.push([page.pageNumber, page.records.length, page.total]);
-  assert.deepEqual(pages, [[1, 1000, 2500], [2, 1000, 2500], [3, 500, 2500]]);
+  for await (const page of c.records('Orders', { orderBy: 'Total', pageSize: 1000 }).pages()) pages.push([page.pageNumber, page.records.length, page.total, page.last]);
+  assert.deepEqual(pages, [[1, 1000, 2500, false], [2, 1000, 2500, false], [3, 500, 2500, true]]);
   c.close();
 });
 
